@@ -1,0 +1,66 @@
+#include "commands.hpp"
+
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+
+#include "config/config.hpp"
+#include "server/daemon.hpp"
+#include "util/log.hpp"
+
+namespace diresolver {
+
+namespace {
+
+std::string route_label(const ZoneSpec& zone) {
+  switch (zone.kind) {
+    case RouteKind::di: return "di:" + zone.region;
+    case RouteKind::forward: return "forward";
+    case RouteKind::fallback: return "default";
+  }
+  return "?";
+}
+
+std::string server_list(const ZoneSpec& zone) {
+  std::string out;
+  for (const auto& server : zone.servers)
+    out += (out.empty() ? "" : ", ") + server.name + "=" + server.address.to_string();
+  return out;
+}
+
+void print_routing_table(const Config& config) {
+  std::cout << "config " << config.file << ": OK\n"
+            << "customer " << config.customer << ", zone map " << config.zone_map_file << "\n";
+  for (const auto& address : config.server.listen) std::cout << "listen " << address.to_string() << " udp+tcp\n";
+  std::cout << std::left << std::setw(40) << "zone" << std::setw(12) << "route" << "servers\n";
+  for (const auto& zone : config.zones)
+    std::cout << std::setw(40) << zone.zone << std::setw(12) << route_label(zone) << server_list(zone) << "\n";
+  bool has_default = !config.zones.empty() && config.zones.back().kind == RouteKind::fallback;
+  if (!has_default) std::cout << std::setw(40) << "." << std::setw(12) << "refused" << "(no [default] set)\n";
+}
+
+}  // namespace
+
+int config_test_command(const std::string& config_file) {
+  try {
+    print_routing_table(load_config(config_file));
+    return 0;
+  } catch (const ConfigError& e) {
+    log::error(e.what());
+    return 1;
+  }
+}
+
+int run_command(const std::string& config_file) {
+  Config config;
+  try {
+    config = load_config(config_file);
+  } catch (const ConfigError& e) {
+    log::error(e.what());
+    return 1;
+  }
+  log::info("diresolver ", DIRESOLVER_VERSION, " starting with ", config_file);
+  return run_daemon(std::move(config));
+}
+
+}  // namespace diresolver

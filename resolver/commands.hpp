@@ -1,0 +1,12 @@
+// The CLI's subcommands. Each returns the process exit status:
+// 0 success, 1 a config or runtime error (already printed), 2 usage.
+#pragma once
+
+#include <string>
+
+namespace diresolver {
+
+int run_command(const std::string& config_file);
+int config_test_command(const std::string& config_file);
+
+}  // namespace diresolver

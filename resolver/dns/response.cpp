@@ -1,0 +1,81 @@
+#include "dns/response.hpp"
+
+#include <ldns/ldns.h>
+
+#include <cstring>
+#include <memory>
+
+namespace diresolver::dns {
+
+namespace {
+
+// What we advertise back: the RFC 8914-era default that avoids fragmentation.
+constexpr uint16_t advertised_udp_size = 1232;
+constexpr uint16_t option_ede = 15;
+
+void append_u16(std::vector<uint8_t>& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v >> 8));
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+void append_opt(std::vector<uint8_t>& out, const Edns& edns, std::optional<Ede> ede) {
+  out.push_back(0);  // root owner
+  append_u16(out, type_opt);
+  append_u16(out, advertised_udp_size);
+  append_u16(out, 0);  // extended rcode, version
+  append_u16(out, edns.do_bit ? 0x8000 : 0);
+  append_u16(out, ede ? 6 : 0);
+  if (ede) {
+    append_u16(out, option_ede);
+    append_u16(out, 2);
+    append_u16(out, static_cast<uint16_t>(*ede));
+  }
+}
+
+// Header + question of `source` with the given flags; counts set for what follows.
+std::vector<uint8_t> header_and_question(Bytes source, const ParsedQuery& parsed, uint16_t flags,
+                                         bool with_opt) {
+  size_t question_end = parsed.question_end ? parsed.question_end : header_size;
+  std::vector<uint8_t> out(source.begin(), source.begin() + static_cast<long>(question_end));
+  write_u16(out.data() + 2, flags);
+  write_u16(out.data() + 4, parsed.question_end ? 1 : 0);
+  write_u16(out.data() + 6, 0);
+  write_u16(out.data() + 8, 0);
+  write_u16(out.data() + 10, with_opt ? 1 : 0);
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Rcode rcode,
+                                std::optional<Ede> ede) {
+  uint16_t kept = parsed.flags & (flag::opcode_mask | flag::rd | flag::cd);
+  uint16_t flags = kept | flag::qr | flag::ra | static_cast<uint16_t>(rcode);
+  auto out = header_and_question(query, parsed, flags, parsed.edns.present);
+  set_id(out, parsed.id);
+  if (parsed.edns.present) append_opt(out, parsed.edns, ede);
+  return out;
+}
+
+std::vector<uint8_t> make_truncated(Bytes answer, const ParsedQuery& parsed) {
+  auto out = header_and_question(answer, parsed, flags_of(answer) | flag::tc, parsed.edns.present);
+  if (parsed.edns.present) append_opt(out, parsed.edns, std::nullopt);
+  return out;
+}
+
+AnswerCheck check_upstream_answer(Bytes answer, uint16_t sent_id, const ParsedQuery& query) {
+  if (answer.size() < header_size || id_of(answer) != sent_id) return AnswerCheck::mismatched;
+  uint16_t flags = flags_of(answer);
+  if (!(flags & flag::qr) || (flags & flag::opcode_mask) != (query.flags & flag::opcode_mask))
+    return AnswerCheck::mismatched;
+  ParsedQuery echoed;
+  if (qdcount_of(answer) != 1 || !read_question(answer, echoed)) return AnswerCheck::mismatched;
+  if (echoed.name() != query.name() || echoed.qtype != query.qtype || echoed.qclass != query.qclass)
+    return AnswerCheck::mismatched;
+  ldns_pkt* pkt = nullptr;
+  auto status = ldns_wire2pkt(&pkt, answer.data(), answer.size());
+  std::unique_ptr<ldns_pkt, decltype(&ldns_pkt_free)> owned(pkt, &ldns_pkt_free);
+  return status == LDNS_STATUS_OK ? AnswerCheck::ok : AnswerCheck::malformed;
+}
+
+}  // namespace diresolver::dns

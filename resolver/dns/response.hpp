@@ -1,0 +1,27 @@
+// Answers diresolver makes itself, and checks on answers it receives.
+//
+// make_reply() builds an answer with no records (FORMERR, REFUSED, NOTIMP,
+// SERVFAIL...) from the client's header and question, echoing EDNS when the
+// client used it and carrying an Extended DNS Error (RFC 8914) when given.
+// check_upstream_answer() decides whether an upstream's packet answers the
+// query we sent (ID, QR, opcode, question) and is well formed (ldns parses it).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "dns/query.hpp"
+
+namespace diresolver::dns {
+
+std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Rcode rcode,
+                                std::optional<Ede> ede = std::nullopt);
+
+// A UDP client that cannot take `answer` whole gets the header and question
+// with TC=1, so it retries over TCP (RFC 1035 §4.2.1, RFC 7766).
+std::vector<uint8_t> make_truncated(Bytes answer, const ParsedQuery& parsed);
+
+enum class AnswerCheck { ok, mismatched, malformed };
+AnswerCheck check_upstream_answer(Bytes answer, uint16_t sent_id, const ParsedQuery& query);
+
+}  // namespace diresolver::dns

@@ -1,0 +1,58 @@
+#include "server/listen_socket.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+namespace diresolver {
+
+SocketFd::~SocketFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+SocketFd& SocketFd::operator=(SocketFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.release();
+  }
+  return *this;
+}
+
+namespace {
+
+// Room for a burst of TCP connects while a worker is busy; the kernel caps it at somaxconn.
+constexpr int tcp_backlog = 1024;
+
+[[noreturn]] void fail(const SockAddr& address, const char* transport, const char* step) {
+  throw std::runtime_error("cannot listen on " + address.to_string() + "/" + transport + ": " + step +
+                           ": " + std::strerror(errno));
+}
+
+SocketFd bound_socket(const SockAddr& address, int type, const char* transport) {
+  SocketFd fd(::socket(address.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) fail(address, transport, "socket");
+  int on = 1;
+  if (setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 ||
+      setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0)
+    fail(address, transport, "setsockopt");
+  // An IPv6 listener serves IPv6 only; IPv4 is configured as its own address.
+  if (address.family() == AF_INET6 &&
+      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
+    fail(address, transport, "setsockopt");
+  if (::bind(fd.get(), address.get(), address.length()) != 0) fail(address, transport, "bind");
+  return fd;
+}
+
+}  // namespace
+
+SocketFd open_udp_listener(const SockAddr& address) { return bound_socket(address, SOCK_DGRAM, "udp"); }
+
+SocketFd open_tcp_listener(const SockAddr& address) {
+  auto fd = bound_socket(address, SOCK_STREAM, "tcp");
+  if (::listen(fd.get(), tcp_backlog) != 0) fail(address, "tcp", "listen");
+  return fd;
+}
+
+}  // namespace diresolver

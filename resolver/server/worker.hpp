@@ -1,0 +1,61 @@
+// A worker: one thread, one libuv loop, its own listening sockets, forwarder
+// and counters. Workers share only the read-only Runtime, so they never wait
+// on each other.
+//
+// Everything is set up on the constructing thread before the worker's thread
+// starts; stop() may be called from any thread (it wakes the loop through a
+// uv_async). Shutdown order: drop queries in flight, close listeners, then let
+// the loop run until every close callback has fired.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "metrics/counters.hpp"
+#include "server/listen_socket.hpp"
+#include "server/query_handler.hpp"
+#include "server/runtime.hpp"
+#include "server/tcp_listener.hpp"
+#include "server/udp_listener.hpp"
+#include "upstream/forwarder.hpp"
+
+namespace diresolver {
+
+struct WorkerSockets {
+  std::vector<SocketFd> udp;
+  std::vector<SocketFd> tcp;
+};
+
+class Worker {
+ public:
+  Worker(const Runtime& runtime, WorkerSockets sockets);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();  // runs the loop on a new thread
+  void stop();   // thread-safe; join() waits for the loop to drain
+  void join();
+  const WorkerCounters& counters() const { return counters_; }
+
+ private:
+  static void on_stop(uv_async_t* async);
+  void shut_down();
+
+  uv_loop_t loop_{};
+  WorkerCounters counters_;
+  std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<QueryHandler> handler_;
+  std::vector<std::unique_ptr<UdpListener>> udp_;
+  std::vector<std::unique_ptr<TcpListener>> tcp_;
+  uv::Handle<uv_async_t> stop_signal_;
+  uv_async_t* stop_async_ = nullptr;
+  std::atomic<bool> stop_sent_{false};
+  std::thread thread_;
+};
+
+}  // namespace diresolver

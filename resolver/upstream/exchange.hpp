@@ -1,0 +1,47 @@
+// One attempt: one query sent to one upstream server over one transport,
+// ending in an answer or an UpstreamError.
+//
+// An exchange reports exactly once, through `done`, as the last thing it does;
+// its owner may retire it from inside that callback but frees it only later
+// (the Forwarder's graveyard), because libuv frames are still on the stack.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "dns/query.hpp"
+#include "metrics/counters.hpp"
+#include "upstream/error.hpp"
+#include "upstream/upstream_set.hpp"
+
+namespace diresolver {
+
+struct ExchangeResult {
+  bool ok = false;
+  UpstreamError error = UpstreamError::timeout;
+  std::vector<uint8_t> answer;
+};
+
+using ExchangeDone = std::function<void(ExchangeResult&&)>;
+
+struct ExchangeRequest {
+  uv_loop_t* loop;
+  const Upstream* server;
+  dns::Bytes packet;               // the query with the upstream ID already set
+  const dns::ParsedQuery* query;   // what the answer must match
+  uint32_t timeout_ms;
+  WorkerCounters* counters;
+  std::vector<uint8_t>* scratch;   // the worker's receive buffer: reads are sequential per loop
+};
+
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  // false: failed at once (no callback will come); the caller records `network`.
+  virtual bool start() = 0;
+};
+
+}  // namespace diresolver

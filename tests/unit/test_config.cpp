@@ -1,0 +1,173 @@
+// Config loading: a table of good inputs and what they produce, and a table of
+// bad inputs with the exact error each must give (file, key, reason).
+#include <doctest/doctest.h>
+
+#include "config/config.hpp"
+#include "temp_file.hpp"
+
+using namespace diresolver;
+using test::TempConfig;
+using test::zone_map_line;
+
+namespace {
+
+Config load(const std::string& body) {
+  TempConfig file(zone_map_line() + body);
+  return load_config(file.path());
+}
+
+// The error message without the temp path: "KEY: REASON".
+std::string error_of(const std::string& body) {
+  TempConfig file(zone_map_line() + body);
+  try {
+    load_config(file.path());
+  } catch (const ConfigError& e) {
+    CHECK(e.file() == file.path());
+    std::string what = e.what();
+    CHECK(what.rfind(file.path() + ": ", 0) == 0);
+    return e.key() + ": " + e.reason();
+  }
+  return "no error";
+}
+
+const char* base = "customer = \"acme\"\nregions = [\"amer\"]\n";
+
+}  // namespace
+
+TEST_CASE("a minimal config routes the DI domain to the shipped pair") {
+  auto config = load(base);
+  CHECK(config.customer == "acme");
+  REQUIRE(config.zones.size() == 1);
+  CHECK(config.zones[0].zone == "acme.amer.wxc-di.webex.com.");
+  CHECK(config.zones[0].kind == RouteKind::di);
+  REQUIRE(config.zones[0].servers.size() == 2);
+  CHECK(config.zones[0].servers[0].address.to_string() == "69.168.17.100:53");
+  CHECK(config.zones[0].servers[0].name == "IAD");
+  CHECK(config.server.listen.size() == 2);
+  CHECK(config.server.listen[0].to_string() == "127.0.0.1:53");
+  CHECK(config.upstream.attempt_timeout_ms == 500);
+}
+
+TEST_CASE("overrides, forward zones and a default set build the routing table in order") {
+  auto config = load(std::string(base) + R"(
+[server]
+listen = ["127.0.0.1:5300", "[::1]:5300"]
+workers = 2
+[acl]
+allow = ["127.0.0.0/8"]
+[upstream]
+attempt_timeout_ms = 250
+[region.amer]
+servers = ["127.0.0.11", "127.0.0.12:5353"]
+[[forward]]
+zone = "Corp.Example"
+servers = ["127.0.0.21"]
+[default]
+servers = ["127.0.0.13"]
+)");
+  REQUIRE(config.zones.size() == 3);
+  CHECK(config.zones[0].servers[0].address.to_string() == "127.0.0.11:53");
+  CHECK(config.zones[0].servers[0].name == "IAD");  // stands in for the shipped server
+  CHECK(config.zones[0].servers[1].address.to_string() == "127.0.0.12:5353");
+  CHECK(config.zones[1].zone == "corp.example.");
+  CHECK(config.zones[1].kind == RouteKind::forward);
+  CHECK(config.zones[2].zone == ".");
+  CHECK(config.zones[2].kind == RouteKind::fallback);
+  CHECK(config.server.workers == 2);
+  CHECK(config.server.listen[1].to_string() == "[::1]:5300");
+  CHECK(config.upstream.attempt_timeout_ms == 250);
+  CHECK(config.acl.size() == 1);
+}
+
+TEST_CASE("several regions, upper-case input normalised") {
+  auto config = load("customer = \"ACME\"\nregions = [\"EU\", \"uk\", \"sa\"]\n");
+  REQUIRE(config.zones.size() == 3);
+  CHECK(config.zones[0].zone == "acme.eu.wxc-di.webex.com.");
+  CHECK(config.zones[1].zone == "acme.uk.wxc-di.webex.com.");
+  CHECK(config.zones[2].zone == "acme.sa.wxc-di.webex.com.");
+  CHECK(config.zones[2].servers[1].name == "RHU");
+}
+
+TEST_CASE("bad configs name the key and the reason") {
+  struct Case {
+    const char* body;
+    const char* error;
+  };
+  const Case cases[] = {
+      {"regions = [\"amer\"]\n", "customer: missing required key"},
+      {"customer = \"ac_me\"\nregions = [\"amer\"]\n",
+       "customer: \"ac_me\" is not a valid DNS label (letters, digits and '-', 1 to 63 characters, "
+       "not starting or ending with '-')"},
+      {"customer = \"-acme\"\nregions = [\"amer\"]\n",
+       "customer: \"-acme\" is not a valid DNS label (letters, digits and '-', 1 to 63 characters, "
+       "not starting or ending with '-')"},
+      {"customer = 7\nregions = [\"amer\"]\n", "customer: expected a string, got an integer"},
+      {"customer = \"acme\"\n", "regions: missing required key"},
+      {"customer = \"acme\"\nregions = []\n", "regions: name at least one region"},
+      {"customer = \"acme\"\nregions = [\"mars\"]\n",
+       "regions[0]: unknown region \"mars\" (known: amer, emea, eu, apjc, aus, uk, sa)"},
+      {"customer = \"acme\"\nregions = [\"eu\", \"eu\"]\n", "regions[1]: region \"eu\" listed twice"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\ncolour = \"blue\"\n", "colour: unknown key"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[server]\nlisten = [\"300.1.1.1\"]\n",
+       "server.listen[0]: bad address \"300.1.1.1\": not an IPv4 or IPv6 address"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[server]\nlisten = [\"127.0.0.1:99999\"]\n",
+       "server.listen[0]: bad address \"127.0.0.1:99999\": port must be a number from 1 to 65535"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[server]\nworkers = 1000\n",
+       "server.workers: must be from 0 to 256, got 1000"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[server]\nthreads = 2\n", "server.threads: unknown key"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[acl]\nallow = [\"10.0.0.0/33\"]\n",
+       "acl.allow[0]: bad prefix \"10.0.0.0/33\": prefix length must be 0 to 32"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[acl]\nallow = []\n",
+       "acl.allow: an empty list would refuse every client"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[region.eu]\nservers = [\"127.0.0.1\"]\n",
+       "region.eu: region \"eu\" is not listed in regions"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[region.amer]\nservers = [\"127.0.0.1\", \"nope\"]\n",
+       "region.amer.servers[1]: bad address \"nope\": not an IPv4 or IPv6 address"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[region.amer]\nservers = []\n",
+       "region.amer.servers: needs at least one server"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[[forward]]\nzone = \"a.example\"\nservers = [\"127.0.0.1\"]\n"
+       "[[forward]]\nzone = \"A.example.\"\nservers = [\"127.0.0.2\"]\n",
+       "forward[1].zone: duplicate zone \"a.example.\" (also forward[0].zone)"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[[forward]]\nzone = \"acme.amer.wxc-di.webex.com\"\n"
+       "servers = [\"127.0.0.1\"]\n",
+       "forward[0].zone: duplicate zone \"acme.amer.wxc-di.webex.com.\" (also regions (amer))"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[[forward]]\nservers = [\"127.0.0.1\"]\n",
+       "forward[0].zone: missing required key"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[[forward]]\nzone = \"x.example\"\n",
+       "forward[0].servers: missing required key"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[default]\nserver = [\"127.0.0.1\"]\n",
+       "default.server: unknown key"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[upstream]\nattempt_timeout_ms = 0\n",
+       "upstream.attempt_timeout_ms: must be from 10 to 10000, got 0"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.body);
+    CHECK(error_of(c.body) == c.error);
+  }
+}
+
+TEST_CASE("a TOML syntax error names the file and the line") {
+  TempConfig file("customer = \"acme\nregions = [\"amer\"]\n");
+  try {
+    load_config(file.path());
+    FAIL("expected an error");
+  } catch (const ConfigError& e) {
+    CHECK(e.file() == file.path());
+    CHECK(e.key() == "(syntax)");
+    CHECK(e.reason().find("TOML syntax error") == 0);
+    CHECK(e.reason() == "TOML syntax error at line 1: the next token is not a valid string");
+  }
+}
+
+TEST_CASE("a missing file or zone map is reported with its path") {
+  CHECK_THROWS_WITH_AS(load_config("/nonexistent/diresolver.toml"),
+                       "/nonexistent/diresolver.toml: (file): cannot open: No such file or directory",
+                       ConfigError);
+  TempConfig file("customer = \"acme\"\nregions = [\"amer\"]\nzone_map = \"missing.toml\"\n");
+  try {
+    load_config(file.path());
+    FAIL("expected an error");
+  } catch (const ConfigError& e) {
+    CHECK(e.file() == file.dir() + "/missing.toml");  // relative to the config's directory
+  }
+}
