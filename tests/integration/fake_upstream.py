@@ -1,0 +1,340 @@
+#!/usr/bin/python3
+"""Controllable fake upstream DNS server for the integration tests.
+
+Owns: FakeUpstream, a UDP + TCP (RFC 7766 framing, several queries per connection)
+server on a loopback address that answers every A query with its own `answer_ip`
+(TTL 300), so a test can tell which server answered. Its `mode` can be changed at any
+time to make it misbehave: delay, drop, truncate, servfail, refused, wrong_id,
+wrong_question, wrong_source, malformed. It records every query it receives.
+
+Run as a script (inside netns-run) it serves 127.0.0.11:53 until interrupted.
+"""
+
+import ipaddress
+import select
+import socket
+import struct
+import threading
+import time
+from collections import namedtuple
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+SPOOF_IP = "198.51.100.66"
+SPOOF_DELAY = 0.05
+MODES = ("answer", "delay", "drop", "truncate", "servfail", "refused",
+         "wrong_id", "wrong_question", "wrong_source", "malformed")
+
+# One received query. qname is lower case and absolute ("x.acme.amer.wxc-di.webex.com."),
+# qtype is the text form ("A"), transport "udp" or "tcp", message the parsed query.
+Query = namedtuple("Query", "qname qtype transport source_port id message")
+
+
+def _require_loopback(address):
+    if ipaddress.ip_address(address) not in ipaddress.ip_network("127.0.0.0/8"):
+        raise ValueError(f"fake upstream must bind 127.0.0.0/8, got {address}")
+
+
+def _garbage(query_id):
+    """Bytes that start like a response to query_id but do not parse."""
+    header = struct.pack("!HHHHHH", query_id, 0x8180, 1, 1, 0, 0)
+    return header + b"\xc0\xff\xff\xff\x07garbage"
+
+
+class FakeUpstream:
+    """A fake DNS server on address:port (UDP and TCP), see the module docstring."""
+
+    def __init__(self, address, port=53, answer_ip="192.0.2.1",
+                 spoof_address="127.0.0.99"):
+        _require_loopback(address)
+        _require_loopback(spoof_address)
+        self.address = address
+        self.port = port
+        self.answer_ip = answer_ip
+        self.spoof_address = spoof_address
+        self.mode = "answer"
+        self.delay = 1.0
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._threads = []
+        self._conns = set()
+        self._udp = None
+        self._tcp = None
+        self._spoof = None
+        self.reset()
+
+    # ---- lifecycle -------------------------------------------------------------
+
+    def start(self):
+        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp.bind((self.address, self.port))
+        self._tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._tcp.bind((self.address, self.port))
+        self._tcp.listen(64)
+        self._spawn(self._udp_loop)
+        self._spawn(self._tcp_accept_loop)
+        return self
+
+    def stop(self):
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=2)
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            _close_quietly(conn)
+        for sock in (self._udp, self._tcp, self._spoof):
+            if sock is not None:
+                _close_quietly(sock)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def _spawn(self, target, *args):
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    # ---- observation -----------------------------------------------------------
+
+    def reset(self):
+        """Forget every recorded query and zero the counters."""
+        with self._lock:
+            self.udp_queries = 0
+            self.tcp_queries = 0
+            self.tcp_accepts = 0
+            self._queries = []
+
+    @property
+    def queries(self):
+        with self._lock:
+            return list(self._queries)
+
+    def seen(self, qname, transport=None):
+        """Recorded queries for qname (case-insensitive), optionally one transport."""
+        want = _absolute(qname)
+        return [q for q in self.queries
+                if q.qname == want and (transport is None or q.transport == transport)]
+
+    def _record(self, msg, transport, source_port):
+        question = msg.question[0] if msg.question else None
+        qname = question.name.to_text().lower() if question is not None else ""
+        qtype = dns.rdatatype.to_text(question.rdtype) if question is not None else ""
+        with self._lock:
+            if transport == "udp":
+                self.udp_queries += 1
+            else:
+                self.tcp_queries += 1
+            self._queries.append(Query(qname, qtype, transport, source_port, msg.id, msg))
+
+    # ---- answers ---------------------------------------------------------------
+
+    def _response(self, query, rcode=dns.rcode.NOERROR, ip=None):
+        """Wire answer to query: A → ip (default answer_ip), other types → NODATA."""
+        resp = dns.message.make_response(query)
+        resp.set_rcode(rcode)
+        question = query.question[0] if query.question else None
+        is_a = question is not None and question.rdtype == dns.rdatatype.A
+        if rcode == dns.rcode.NOERROR and is_a:
+            rrset = dns.rrset.from_text(question.name, 300, dns.rdataclass.IN,
+                                        dns.rdatatype.A, ip or self.answer_ip)
+            resp.answer.append(rrset)
+        return resp.to_wire()
+
+    def _wrong_id(self, query):
+        resp = dns.message.from_wire(self._response(query, ip=SPOOF_IP))
+        resp.id = query.id ^ 0x5A5A
+        return resp.to_wire()
+
+    def _wrong_question(self, query):
+        other = dns.message.make_query("spoofed.invalid.", "A")
+        other.id = query.id
+        return self._response(other, ip=SPOOF_IP)
+
+    def _truncated(self, query):
+        resp = dns.message.make_response(query)
+        resp.flags |= dns.flags.TC
+        return resp.to_wire()
+
+    def _plan(self, query, transport):
+        """What to send for query in the current mode: list of (after_s, wire, spoofed)."""
+        mode = self.mode
+        if mode == "drop":
+            return []
+        if mode == "delay":
+            return [(self.delay, self._response(query), False)]
+        if mode == "servfail":
+            return [(0, self._response(query, dns.rcode.SERVFAIL), False)]
+        if mode == "refused":
+            return [(0, self._response(query, dns.rcode.REFUSED), False)]
+        if mode == "malformed":
+            return [(0, _garbage(query.id), False)]
+        if transport == "tcp":
+            return [(0, self._response(query), False)]
+        if mode == "truncate":
+            return [(0, self._truncated(query), False)]
+        if mode == "wrong_id":
+            return [(0, self._wrong_id(query), False), (SPOOF_DELAY, self._response(query), False)]
+        if mode == "wrong_question":
+            return [(0, self._wrong_question(query), False),
+                    (SPOOF_DELAY, self._response(query), False)]
+        if mode == "wrong_source":
+            return [(0, self._response(query, ip=SPOOF_IP), True),
+                    (SPOOF_DELAY, self._response(query), False)]
+        return [(0, self._response(query), False)]
+
+    def _execute(self, plan, send):
+        """Run plan with send(wire, spoofed); delayed steps go to timer threads."""
+        for after, wire, spoofed in plan:
+            if after <= 0:
+                send(wire, spoofed)
+            else:
+                timer = threading.Timer(after, send, args=(wire, spoofed))
+                timer.daemon = True
+                timer.start()
+
+    # ---- UDP -------------------------------------------------------------------
+
+    def _udp_loop(self):
+        while not self._stopping.is_set():
+            ready, _, _ = select.select([self._udp], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                data, peer = self._udp.recvfrom(65535)
+            except OSError:
+                continue
+            query = _parse(data)
+            if query is None:
+                continue
+            self._record(query, "udp", peer[1])
+            self._execute(self._plan(query, "udp"),
+                          lambda wire, spoofed, peer=peer: self._udp_send(wire, spoofed, peer))
+
+    def _udp_send(self, wire, spoofed, peer):
+        if self._stopping.is_set():
+            return
+        try:
+            sock = self._spoof_socket() if spoofed else self._udp
+            sock.sendto(wire, peer)
+        except OSError:
+            pass
+
+    def _spoof_socket(self):
+        """A UDP socket on spoof_address with our port: same port, other address."""
+        with self._lock:
+            if self._spoof is None:
+                sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                sock.bind((self.spoof_address, self.port))
+                self._spoof = sock
+            return self._spoof
+
+    # ---- TCP -------------------------------------------------------------------
+
+    def _tcp_accept_loop(self):
+        while not self._stopping.is_set():
+            ready, _, _ = select.select([self._tcp], [], [], 0.1)
+            if not ready:
+                continue
+            try:
+                conn, peer = self._tcp.accept()
+            except OSError:
+                continue
+            with self._lock:
+                self.tcp_accepts += 1
+                self._conns.add(conn)
+            worker = threading.Thread(target=self._tcp_serve, args=(conn, peer), daemon=True)
+            worker.start()
+
+    def _tcp_serve(self, conn, peer):
+        lock = threading.Lock()
+        try:
+            while not self._stopping.is_set():
+                data = _read_frame(conn, self._stopping)
+                if data is None:
+                    return
+                query = _parse(data)
+                if query is None:
+                    continue
+                self._record(query, "tcp", peer[1])
+                self._execute(self._plan(query, "tcp"),
+                              lambda wire, _spoofed: _send_frame(conn, lock, wire))
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+            _close_quietly(conn)
+
+
+def _absolute(name):
+    name = name.lower()
+    return name if name.endswith(".") else name + "."
+
+
+def _parse(data):
+    try:
+        msg = dns.message.from_wire(data)
+    except Exception:  # anything unparsable is simply not answered
+        return None
+    return None if msg.flags & dns.flags.QR else msg
+
+
+def _recv_exact(conn, count, stopping):
+    buf = b""
+    while len(buf) < count:
+        if stopping.is_set():
+            return None
+        ready, _, _ = select.select([conn], [], [], 0.1)
+        if not ready:
+            continue
+        try:
+            chunk = conn.recv(count - len(buf))
+        except OSError:
+            return None
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def _read_frame(conn, stopping):
+    prefix = _recv_exact(conn, 2, stopping)
+    if prefix is None:
+        return None
+    return _recv_exact(conn, struct.unpack("!H", prefix)[0], stopping)
+
+
+def _send_frame(conn, lock, wire):
+    with lock:
+        try:
+            conn.sendall(struct.pack("!H", len(wire)) + wire)
+        except OSError:
+            pass
+
+
+def _close_quietly(sock):
+    try:
+        sock.close()
+    except OSError:
+        pass
+
+
+if __name__ == "__main__":
+    server = FakeUpstream("127.0.0.11", answer_ip="192.0.2.11").start()
+    print("fake upstream on 127.0.0.11:53 (udp+tcp); Ctrl-C to stop", flush=True)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        server.stop()

@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""Integration tests: hostile or unusual client input.
+
+Owns: malformed UDP/TCP queries (dropped or FORMERR, counted in `malformed`, never a
+crash), QR=1 packets ignored, non-QUERY opcodes answered NOTIMP, and TCP framing:
+pipelining, split length prefixes, out-of-order answers, clients that vanish
+mid-query, idle timeout.
+"""
+
+import socket
+import struct
+import time
+
+import dns.flags
+import dns.message
+import dns.name
+import dns.opcode
+import dns.rcode
+import dns.update
+
+import harness
+from harness import DEFAULT, DI_ZONE, Daemon, query
+
+FORMERR = dns.rcode.FORMERR
+
+
+def header(qid, flags=0x0100, qd=1, an=0, ns=0, ar=0):
+    return struct.pack("!HHHHHH", qid, flags, qd, an, ns, ar)
+
+
+def question(name=f"q.{DI_ZONE}", rdtype=1):
+    return dns.name.from_text(name).to_wire() + struct.pack("!HH", rdtype, 1)
+
+
+# (label, packet, expected): expected is FORMERR or None (dropped, no answer).
+MALFORMED_UDP = [
+    ("garbage", b"\x13\x37\x01\x00\xde\xad\xbe\xef\x00\x17\x99\x42\x80\x01garbage", FORMERR),
+    ("five_bytes", b"\x12\x34\x01\x00\x00", None),
+    ("qdcount_2", header(0x2002, qd=2) + question() + question(f"r.{DI_ZONE}"), FORMERR),
+    ("qdcount_0", header(0x2000, qd=0), FORMERR),
+    ("truncated_question", header(0x3003) + dns.name.from_text(f"t.{DI_ZONE}").to_wire()
+     + b"\x00", FORMERR),
+    ("truncated_label", header(0x3004) + b"\x3fabc", FORMERR),
+    ("pointer_past_end", header(0x4004) + b"\xc0\xff" + struct.pack("!HH", 1, 1), FORMERR),
+    ("reserved_label_type", header(0x4005) + b"\x80abc\x00" + struct.pack("!HH", 1, 1),
+     FORMERR),
+    ("trailing_garbage", header(0x5005) + question() + b"\xff\xfe\xfd", FORMERR),
+    ("qr_set", header(0x6006, flags=0x8100) + question(), None),
+]
+
+
+class MalformedTest(harness.IntegrationCase):
+
+    def assert_still_answers(self):
+        response = query(f"alive.{DI_ZONE}", timeout=2)
+        self.assertEqual(dns.rcode.NOERROR, response.rcode())
+
+    def test_malformed_udp(self):
+        with Daemon() as daemon:
+            for label, packet, expected in MALFORMED_UDP:
+                with self.subTest(label):
+                    reply = harness.udp_exchange(packet, timeout=1.0)
+                    self.check_reply(packet, reply, expected)
+            self.assert_still_answers()
+        upstream = sum(len(f.queries) for f in self.fakes.values())
+        self.assertEqual(1, upstream, "a malformed query reached an upstream")
+        self.assertEqual(len(MALFORMED_UDP), daemon.stats["malformed"], daemon.stats)
+
+    def check_reply(self, packet, reply, expected):
+        if expected is None:
+            self.assertIsNone(reply, "a dropped packet got an answer")
+            return
+        self.assertIsNotNone(reply, "no FORMERR")
+        head = harness.parse_header(reply)
+        self.assertEqual((1, expected), (head.qr, head.rcode))
+        self.assertEqual(struct.unpack("!H", packet[:2])[0], head.id)
+
+    def test_malformed_tcp(self):
+        packet = header(0x7007, qd=2) + question() + question(f"r.{DI_ZONE}")
+        with Daemon() as daemon:
+            with harness.tcp_connect() as sock:
+                sock.sendall(harness.frame(packet))
+                self.check_reply(packet, harness.read_frame(sock), FORMERR)
+            self.assert_still_answers()
+        self.assertEqual(1, daemon.stats["malformed"], daemon.stats)
+
+    def test_malformed_flood_then_normal(self):
+        with Daemon():
+            for _ in range(50):
+                for _, packet, _ in MALFORMED_UDP:
+                    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                        sock.sendto(packet, (harness.DAEMON_ADDR, harness.DAEMON_PORT))
+            self.assert_still_answers()
+
+
+class OpcodeTest(harness.IntegrationCase):
+
+    def assert_notimp(self, wire):
+        qid = struct.unpack("!H", wire[:2])[0]
+        reply = harness.udp_exchange(wire, timeout=2)
+        self.assertIsNotNone(reply, "no answer")
+        head = harness.parse_header(reply)
+        self.assertEqual((1, dns.rcode.NOTIMP, qid), (head.qr, head.rcode, head.id))
+        with harness.tcp_connect() as sock:
+            sock.sendall(harness.frame(wire))
+            head = harness.parse_header(harness.read_frame(sock))
+            self.assertEqual((1, dns.rcode.NOTIMP, qid), (head.qr, head.rcode, head.id))
+
+    def test_non_query_opcodes_get_notimp(self):
+        notify = dns.message.make_query(DI_ZONE, "SOA")
+        notify.set_opcode(dns.opcode.NOTIFY)
+        notify.flags &= ~dns.flags.RD
+        update = dns.update.UpdateMessage(DI_ZONE)
+        update.add("host", 300, "A", "192.0.2.99")
+        iquery = header(0x1111, flags=(dns.opcode.IQUERY << 11)) + question()
+        with Daemon():
+            for label, wire in (("notify", notify.to_wire()), ("update", update.to_wire()),
+                                ("iquery", iquery)):
+                with self.subTest(label):
+                    self.assert_notimp(wire)
+        self.assertEqual([], [q for f in self.fakes.values() for q in f.queries])
+
+
+class TcpFramingTest(harness.IntegrationCase):
+
+    def read_answers(self, sock, count):
+        return [dns.message.from_wire(harness.read_frame(sock)) for _ in range(count)]
+
+    def test_pipelined_queries_in_one_write(self):
+        names = [f"p1.{DI_ZONE}", "p2.example.net", f"p3.{harness.FORWARD_ZONE}"]
+        queries = [dns.message.make_query(n, "A") for n in names]
+        with Daemon():
+            with harness.tcp_connect() as sock:
+                sock.sendall(b"".join(harness.frame(q.to_wire()) for q in queries))
+                answers = self.read_answers(sock, 3)
+        by_id = {a.id: a for a in answers}
+        self.assertEqual({q.id for q in queries}, set(by_id))
+        for q in queries:
+            self.assertEqual(q.question, by_id[q.id].question)
+            self.assertEqual(dns.rcode.NOERROR, by_id[q.id].rcode())
+            self.assertTrue(harness.answer_ips(by_id[q.id]))
+
+    def test_slow_query_does_not_block_pipeline(self):
+        cfg = harness.base_config()
+        cfg["upstream"]["attempt_timeout_ms"] = 3000
+        self.fakes[DEFAULT].mode, self.fakes[DEFAULT].delay = "delay", 1.0
+        slow = dns.message.make_query("slow.example.net", "A")
+        fast = [dns.message.make_query(f"f{i}.{DI_ZONE}", "A") for i in range(2)]
+        with Daemon(cfg):
+            with harness.tcp_connect(timeout=5) as sock:
+                sock.sendall(b"".join(harness.frame(q.to_wire()) for q in [slow, *fast]))
+                order = [a.id for a in self.read_answers(sock, 3)]
+        self.assertEqual(slow.id, order[-1], "answers were serialized behind a slow query")
+
+    def test_split_length_prefix_and_body(self):
+        wire = dns.message.make_query(f"split.{DI_ZONE}", "A").to_wire()
+        framed = harness.frame(wire)
+        with Daemon():
+            with harness.tcp_connect() as sock:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                for piece in (framed[:1], framed[1:2], framed[2:9], framed[9:]):
+                    sock.sendall(piece)
+                    time.sleep(0.1)
+                answer = dns.message.from_wire(harness.read_frame(sock))
+                self.assertEqual(dns.rcode.NOERROR, answer.rcode())
+                # the same connection keeps working
+                sock.sendall(framed)
+                self.assertEqual(answer.id, harness.parse_header(harness.read_frame(sock)).id)
+
+    def test_client_vanishes_mid_query(self):
+        cfg = harness.base_config()
+        cfg["upstream"]["attempt_timeout_ms"] = 2000
+        self.fakes[DEFAULT].mode, self.fakes[DEFAULT].delay = "delay", 0.3
+        partial = harness.frame(dns.message.make_query("half.example.net", "A").to_wire())
+        full = b"".join(harness.frame(dns.message.make_query(f"gone{i}.example.net", "A")
+                                      .to_wire()) for i in range(3))
+        with Daemon(cfg) as daemon:
+            with harness.tcp_connect() as sock:
+                sock.sendall(partial[:len(partial) // 2])
+            for _ in range(3):
+                sock = harness.tcp_connect()
+                sock.sendall(full)
+                # RST on close, so the daemon's later writes fail with EPIPE/ECONNRESET
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.close()
+            time.sleep(1.0)
+            self.assertTrue(daemon.alive(), daemon.stderr)
+            self.fakes[DEFAULT].mode = "answer"
+            self.assertEqual(dns.rcode.NOERROR, query("after.example.net").rcode())
+
+    def test_idle_connection_is_closed(self):
+        cfg = harness.base_config()
+        cfg["server"]["tcp_idle_timeout_ms"] = 500
+        with Daemon(cfg):
+            with harness.tcp_connect(timeout=5) as sock:
+                begin = time.monotonic()
+                try:
+                    data = sock.recv(1)
+                except ConnectionResetError:
+                    data = b""
+                self.assertEqual(b"", data, "idle connection was not closed")
+                self.assertLess(time.monotonic() - begin, 4.0)
+
+
+if __name__ == "__main__":
+    harness.main()
