@@ -84,20 +84,19 @@ int run_daemon(Config config) {
   int status = 0;
   {
     std::vector<std::unique_ptr<Worker>> workers;
+    // Watch signals before announcing "started", so an immediate SIGTERM is clean.
+    SignalWatch signals(&control, workers);
     try {
       workers = start_workers(runtime);
     } catch (const std::exception& e) {
       log::error(e.what());
       status = 1;
     }
-    if (status == 0) {
-      SignalWatch signals(&control, workers);
-      uv_run(&control, UV_RUN_DEFAULT);
-    }
+    if (status == 0) uv_run(&control, UV_RUN_DEFAULT);
     for (auto& worker : workers) worker->join();
     if (status == 0) log_stats(workers);
   }
-  uv_run(&control, UV_RUN_DEFAULT);
+  uv_run(&control, UV_RUN_DEFAULT);  // lets the signal handles' close callbacks run
   uv_loop_close(&control);
   return status;
 }
