@@ -6,20 +6,12 @@
 
 #include "config/config.hpp"
 #include "server/daemon.hpp"
+#include "upstream/upstream_set.hpp"
 #include "util/log.hpp"
 
 namespace diresolver {
 
 namespace {
-
-std::string route_label(const ZoneSpec& zone) {
-  switch (zone.kind) {
-    case RouteKind::di: return "di:" + zone.region;
-    case RouteKind::forward: return "forward";
-    case RouteKind::fallback: return "default";
-  }
-  return "?";
-}
 
 std::string server_list(const ZoneSpec& zone) {
   std::string out;

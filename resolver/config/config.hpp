@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -34,11 +35,17 @@ struct ServerSpec {
 
 enum class RouteKind { di, forward, fallback };
 
+// How a query picks among a set's healthy servers (down ones always come last).
+enum class Selection { lowest_rtt, sequential, round_robin };
+
 struct ZoneSpec {
   std::string zone;    // absolute, lower case: "acme.amer.wxc-di.webex.com."
   RouteKind kind = RouteKind::forward;
   std::string region;  // DI zones only
   std::vector<ServerSpec> servers;
+  std::string probe_name;  // absolute; default: the zone apex
+  bool tcp_only = false;
+  uint16_t probe_type = 6;  // SOA; filled from [health] probe_type
 };
 
 struct ServerSettings {
@@ -49,9 +56,36 @@ struct ServerSettings {
 };
 
 struct UpstreamSettings {
-  // One server's turn before the next is tried: DI servers answer from a cache
-  // over a private link in tens of ms, so half a second already means trouble.
+  // One attempt's timeout is 4 x SRTT + 20 ms (RFC 6298's shape, the 20 ms
+  // absorbing scheduling noise), kept within these bounds. DI servers answer
+  // from a cache over a private link in tens of ms: half a second is trouble.
   uint32_t attempt_timeout_ms = 500;
+  uint32_t attempt_timeout_min_ms = 50;
+  // The whole client query; stub resolvers retry after 1 s (Windows) to 5 s
+  // (glibc), so an answer, even SERVFAIL, should come well before that.
+  uint32_t deadline_ms = 1500;
+  Selection selection = Selection::lowest_rtt;
+  // Hedge delay: 2 x SRTT + 2 ms within these bounds. The ceiling is what a
+  // client waits at worst while a dead server is still believed up.
+  uint32_t hedge_delay_min_ms = 5;
+  uint32_t hedge_delay_max_ms = 50;
+  uint32_t tcp_idle_timeout_ms = 10'000;
+};
+
+struct HealthConfig {
+  // Probing each DI server every second costs nothing and, with fall = 3 and
+  // live traffic feeding the same counters, marks a dead server down in about a
+  // second; down servers are probed twice as often so a return is seen fast.
+  uint32_t interval_ms = 1000;
+  unsigned fall = 3;
+  unsigned rise = 2;
+  uint16_t probe_type = 6;  // SOA
+};
+
+struct AdminSettings {
+  // Not 9153: CoreDNS's metrics port, and CoreDNS may share a DNS host with us.
+  static constexpr uint16_t default_port = 9553;
+  std::optional<SockAddr> listen;  // HTTP: /metrics, /status; none: disabled
 };
 
 struct Config {
@@ -62,6 +96,8 @@ struct Config {
   ServerSettings server;
   std::vector<Prefix> acl;
   UpstreamSettings upstream;
+  HealthConfig health;
+  AdminSettings admin;
   std::vector<ZoneSpec> zones;  // DI zones, then [[forward]] zones, then "." if [default]
 };
 

@@ -1,14 +1,16 @@
-// TOML → Config. Each section has one reader; every error names file, key, reason.
+// TOML → Config: the identity (customer, regions), the settings sections, and
+// the routing table (DI zones, [[forward]] zones, [default]). Every error
+// names file, key and reason.
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <map>
 
 #include "config/config.hpp"
+#include "config/settings_reader.hpp"
 #include "config/toml_reader.hpp"
 #include "config/zone_map.hpp"
 #include "dns/name.hpp"
-#include "upstream/upstream_set.hpp"
 
 namespace diresolver {
 
@@ -18,23 +20,6 @@ std::string lower(std::string text) {
   std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text;
-}
-
-std::vector<ServerSpec> read_servers(const TomlTable& table, const std::string& key) {
-  auto texts = table.string_array(key);
-  if (!texts) table.fail(key, "missing required key");
-  if (texts->empty()) table.fail(key, "needs at least one server");
-  if (texts->size() > ServerOrder::capacity)
-    table.fail(key, "at most " + std::to_string(ServerOrder::capacity) + " servers per zone");
-  std::vector<ServerSpec> out;
-  for (size_t i = 0; i < texts->size(); ++i) {
-    std::string why;
-    auto address = SockAddr::parse((*texts)[i], 53, &why);
-    auto item_key = key + "[" + std::to_string(i) + "]";
-    if (!address) table.fail(item_key, "bad address \"" + (*texts)[i] + "\": " + why);
-    out.push_back({address->to_string(), *address});
-  }
-  return out;
 }
 
 std::string read_customer(const TomlTable& top) {
@@ -70,92 +55,67 @@ std::string zone_map_path(const TomlTable& top, const std::string& file) {
   return p.lexically_normal().string();
 }
 
-ServerSettings read_server_settings(const TomlTable& top) {
-  ServerSettings out;
-  auto table = top.table("server");
-  std::vector<std::string> listen = {"127.0.0.1:53", "[::1]:53"};
-  if (table) {
-    table->check_keys({"listen", "workers", "tcp_idle_timeout_ms", "tcp_max_connections"});
-    listen = table->string_array("listen").value_or(listen);
-    if (listen.empty()) table->fail("listen", "name at least one address");
-    out.workers = static_cast<unsigned>(table->integer("workers", 0, 256).value_or(out.workers));
-    out.tcp_idle_timeout_ms = static_cast<uint32_t>(
-        table->integer("tcp_idle_timeout_ms", 100, 3'600'000).value_or(out.tcp_idle_timeout_ms));
-    out.tcp_max_connections = static_cast<unsigned>(
-        table->integer("tcp_max_connections", 1, 65'535).value_or(out.tcp_max_connections));
-  }
-  for (size_t i = 0; i < listen.size(); ++i) {
+// The options every zone table may carry besides its servers.
+void read_zone_options(const TomlTable& table, ZoneSpec& zone) {
+  zone.probe_name = zone.zone;
+  if (auto name = table.string("probe_name")) {
     std::string why;
-    auto address = SockAddr::parse(listen[i], 53, &why);
-    if (!address) top.fail("server.listen[" + std::to_string(i) + "]", "bad address \"" + listen[i] + "\": " + why);
-    out.listen.push_back(*address);
+    auto normalized = normalize_zone_name(*name, &why);
+    if (!normalized) table.fail("probe_name", why);
+    zone.probe_name = *normalized;
   }
-  return out;
+  zone.tcp_only = table.boolean("tcp_only").value_or(false);
 }
 
-std::vector<Prefix> read_acl(const TomlTable& top) {
-  auto table = top.table("acl");
-  if (!table) return default_acl_prefixes();
-  table->check_keys({"allow"});
-  auto allow = table->string_array("allow");
-  if (!allow) return default_acl_prefixes();
-  if (allow->empty()) table->fail("allow", "an empty list would refuse every client");
-  std::vector<Prefix> out;
-  for (size_t i = 0; i < allow->size(); ++i) {
-    std::string why;
-    auto prefix = Prefix::parse((*allow)[i], &why);
-    if (!prefix) table->fail("allow[" + std::to_string(i) + "]", "bad prefix \"" + (*allow)[i] + "\": " + why);
-    out.push_back(*prefix);
+// [region.<label>]: the operator's (or lab's) servers and options for a DI pair.
+// An override stands in for the shipped server at the same position (a lab's
+// 127.0.0.11 plays IAD), so it keeps that display name for logs and metrics.
+ZoneSpec di_zone_spec(const Config& config, const ZoneMap& map, const std::string& region,
+                      const std::optional<TomlTable>& overrides) {
+  const auto& shipped = find_region(map, region)->servers;
+  ZoneSpec zone{di_zone(config.customer, region), RouteKind::di, region, shipped, "", false};
+  zone.probe_name = zone.zone;
+  if (!overrides) return zone;
+  overrides->check_keys({"servers", "probe_name", "tcp_only"});
+  if (overrides->has("servers")) zone.servers = read_servers(*overrides, "servers");
+  for (size_t i = 0; i < zone.servers.size() && i < shipped.size(); ++i) zone.servers[i].name = shipped[i].name;
+  read_zone_options(*overrides, zone);
+  return zone;
+}
+
+std::vector<ZoneSpec> di_zones(const TomlTable& top, const Config& config, const ZoneMap& map) {
+  std::map<std::string, TomlTable> overrides;
+  if (auto table = top.table("region")) {
+    for (const auto& [label, entry] : table->subtables()) {
+      if (std::find(config.regions.begin(), config.regions.end(), label) == config.regions.end())
+        table->fail(label, "region \"" + label + "\" is not listed in regions");
+      overrides.emplace(label, entry);
+    }
   }
-  return out;
-}
-
-UpstreamSettings read_upstream_settings(const TomlTable& top) {
-  UpstreamSettings out;
-  auto table = top.table("upstream");
-  if (!table) return out;
-  table->check_keys({"attempt_timeout_ms"});
-  out.attempt_timeout_ms = static_cast<uint32_t>(
-      table->integer("attempt_timeout_ms", 10, 10'000).value_or(out.attempt_timeout_ms));
-  return out;
-}
-
-// [region.<label>] servers = [...]: the operator's (or lab's) addresses for a DI pair.
-std::map<std::string, std::vector<ServerSpec>> read_region_overrides(
-    const TomlTable& top, const std::vector<std::string>& regions) {
-  std::map<std::string, std::vector<ServerSpec>> out;
-  auto table = top.table("region");
-  if (!table) return out;
-  for (const auto& [label, entry] : table->subtables()) {
-    if (std::find(regions.begin(), regions.end(), label) == regions.end())
-      table->fail(label, "region \"" + label + "\" is not listed in regions");
-    entry.check_keys({"servers"});
-    out[label] = read_servers(entry, "servers");
-  }
-  return out;
-}
-
-std::vector<ZoneSpec> di_zones(const Config& config, const ZoneMap& map,
-                               const std::map<std::string, std::vector<ServerSpec>>& overrides) {
   std::vector<ZoneSpec> out;
   for (const auto& region : config.regions) {
-    const auto& shipped = find_region(map, region)->servers;
     auto it = overrides.find(region);
-    auto servers = it != overrides.end() ? it->second : shipped;
-    // An override stands in for the shipped server at the same position (a lab's
-    // 127.0.0.11 plays IAD), so it keeps that display name for logs and metrics.
-    for (size_t i = 0; i < servers.size() && i < shipped.size(); ++i) servers[i].name = shipped[i].name;
-    out.push_back({di_zone(config.customer, region), RouteKind::di, region, std::move(servers)});
+    out.push_back(di_zone_spec(config, map, region,
+                               it == overrides.end() ? std::nullopt : std::optional(it->second)));
   }
   return out;
 }
 
 ZoneSpec read_forward_zone(const TomlTable& entry) {
-  entry.check_keys({"zone", "servers"});
+  entry.check_keys({"zone", "servers", "probe_name", "tcp_only"});
   std::string why;
   auto zone = normalize_zone_name(entry.required_string("zone"), &why);
   if (!zone) entry.fail("zone", why);
-  return {*zone, RouteKind::forward, "", read_servers(entry, "servers")};
+  ZoneSpec spec{*zone, RouteKind::forward, "", read_servers(entry, "servers"), "", false};
+  read_zone_options(entry, spec);
+  return spec;
+}
+
+ZoneSpec read_default_zone(const TomlTable& table) {
+  table.check_keys({"servers", "probe_name", "tcp_only"});
+  ZoneSpec spec{".", RouteKind::fallback, "", read_servers(table, "servers"), "", false};
+  read_zone_options(table, spec);
+  return spec;
 }
 
 void check_unique_zones(const TomlTable& top, const std::vector<ZoneSpec>& zones,
@@ -168,7 +128,7 @@ void check_unique_zones(const TomlTable& top, const std::vector<ZoneSpec>& zones
 }
 
 void read_routes(const TomlTable& top, Config& config, const ZoneMap& map) {
-  config.zones = di_zones(config, map, read_region_overrides(top, config.regions));
+  config.zones = di_zones(top, config, map);
   std::vector<std::string> keys;
   for (const auto& zone : config.zones) keys.push_back("regions (" + zone.region + ")");
   auto forwards = top.table_array("forward");
@@ -177,8 +137,7 @@ void read_routes(const TomlTable& top, Config& config, const ZoneMap& map) {
     keys.push_back("forward[" + std::to_string(i) + "].zone");
   }
   if (auto fallback = top.table("default")) {
-    fallback->check_keys({"servers"});
-    config.zones.push_back({".", RouteKind::fallback, "", read_servers(*fallback, "servers")});
+    config.zones.push_back(read_default_zone(*fallback));
     keys.push_back("default");
   }
   check_unique_zones(top, config.zones, keys);
@@ -189,8 +148,8 @@ void read_routes(const TomlTable& top, Config& config, const ZoneMap& map) {
 Config load_config(const std::string& file) {
   auto root = TomlTable::parse_file(file);
   TomlTable top(root, file, "");
-  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "region",
-                  "forward", "default"});
+  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "health", "admin",
+                  "region", "forward", "default"});
   Config config;
   config.file = file;
   config.customer = read_customer(top);
@@ -200,7 +159,10 @@ Config load_config(const std::string& file) {
   config.server = read_server_settings(top);
   config.acl = read_acl(top);
   config.upstream = read_upstream_settings(top);
+  config.health = read_health_config(top);
+  config.admin = read_admin_settings(top);
   read_routes(top, config, map);
+  for (auto& zone : config.zones) zone.probe_type = config.health.probe_type;
   return config;
 }
 

@@ -118,6 +118,13 @@ std::optional<int64_t> TomlTable::integer(const std::string& key, int64_t min, i
   return value;
 }
 
+std::optional<bool> TomlTable::boolean(const std::string& key) const {
+  const auto* v = find(key);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) fail(key, std::string("expected true or false, got ") + type_name(*v));
+  return v->as_boolean();
+}
+
 std::optional<TomlTable> TomlTable::table(const std::string& key) const {
   const auto* v = find(key);
   if (!v) return std::nullopt;

@@ -29,6 +29,12 @@ class TomlTable {
   std::string required_string(const std::string& key) const;
   std::optional<std::vector<std::string>> string_array(const std::string& key) const;
   std::optional<int64_t> integer(const std::string& key, int64_t min, int64_t max) const;
+  std::optional<bool> boolean(const std::string& key) const;
+  // The integer at `key` within [min, max], or `fallback` when absent.
+  template <class T>
+  T integer_or(const std::string& key, T fallback, int64_t min, int64_t max) const {
+    return static_cast<T>(integer(key, min, max).value_or(static_cast<int64_t>(fallback)));
+  }
   std::optional<TomlTable> table(const std::string& key) const;
   std::vector<TomlTable> table_array(const std::string& key) const;
   std::vector<std::pair<std::string, TomlTable>> subtables() const;

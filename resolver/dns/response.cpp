@@ -63,6 +63,16 @@ std::vector<uint8_t> make_truncated(Bytes answer, const ParsedQuery& parsed) {
   return out;
 }
 
+std::vector<uint8_t> make_query(const std::string& name_wire, uint16_t type) {
+  std::vector<uint8_t> out(header_size, 0);
+  write_u16(out.data() + 2, flag::rd);
+  write_u16(out.data() + 4, 1);
+  out.insert(out.end(), name_wire.begin(), name_wire.end());
+  append_u16(out, type);
+  append_u16(out, class_in);
+  return out;
+}
+
 AnswerCheck check_upstream_answer(Bytes answer, uint16_t sent_id, const ParsedQuery& query) {
   if (answer.size() < header_size || id_of(answer) != sent_id) return AnswerCheck::mismatched;
   uint16_t flags = flags_of(answer);

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "dns/query.hpp"
@@ -20,6 +21,9 @@ std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Rcode rc
 // A UDP client that cannot take `answer` whole gets the header and question
 // with TC=1, so it retries over TCP (RFC 1035 §4.2.1, RFC 7766).
 std::vector<uint8_t> make_truncated(Bytes answer, const ParsedQuery& parsed);
+
+// A query for `name_wire` (lower-case wire form) of `type`, class IN, RD=1, ID 0.
+std::vector<uint8_t> make_query(const std::string& name_wire, uint16_t type);
 
 enum class AnswerCheck { ok, mismatched, malformed };
 AnswerCheck check_upstream_answer(Bytes answer, uint16_t sent_id, const ParsedQuery& query);

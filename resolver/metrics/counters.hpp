@@ -6,6 +6,7 @@
 // The field list is written once, in DIRESOLVER_COUNTERS, and used for both.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -15,7 +16,10 @@ namespace diresolver {
 
 class Counter {
  public:
-  void inc() { value_.store(value_.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+  void inc() { store_add(1); }
+  void store_add(uint64_t n) {
+    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   uint64_t get() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -40,12 +44,44 @@ class Counter {
   X(tcp_retries)         /* TC=1 upstream answers retried over TCP */           \
   X(tcp_connections)     /* client TCP connections accepted */                  \
   X(tcp_rejected)        /* client TCP connections closed at the limit */       \
-  X(send_failures)       /* answers that could not be sent to the client */
+  X(send_failures)       /* answers that could not be sent to the client */         \
+  X(hedges)              /* extra attempts sent because the first was slow */     \
+  X(late_answers)        /* valid upstream answers that came after the winner */ \
+  X(upstream_tcp_connects) /* TCP connections opened to upstreams */
+
+// Upstream RTT histogram buckets, in seconds: loopback labs to intercontinental paths.
+inline constexpr std::array<double, 12> rtt_bucket_bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                             0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+
+#define DIRESOLVER_SERVER_COUNTERS(X) \
+  X(queries_udp)                      \
+  X(queries_tcp)                      \
+  X(answers)                          \
+  X(hedges_sent)                      \
+  X(hedges_won)                       \
+  X(late_answers)                     \
+  X(tcp_connects)                     \
+  X(probes_ok)                        \
+  X(probes_failed)
+
+// What one worker saw of one upstream server (index: Upstream::id()).
+struct ServerCounters {
+#define DIRESOLVER_COUNTER_FIELD(name) Counter name;
+  DIRESOLVER_SERVER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
+#undef DIRESOLVER_COUNTER_FIELD
+  std::array<Counter, 6> failures;  // by UpstreamError
+  std::array<Counter, rtt_bucket_bounds.size() + 1> rtt_buckets;  // last: +Inf
+  Counter rtt_sum_us;
+
+  void observe_rtt(uint32_t rtt_us);
+};
 
 struct WorkerCounters {
+  explicit WorkerCounters(size_t server_count = 0) : servers(server_count) {}
 #define DIRESOLVER_COUNTER_FIELD(name) Counter name;
   DIRESOLVER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
 #undef DIRESOLVER_COUNTER_FIELD
+  std::vector<ServerCounters> servers;
 };
 
 struct CounterTotal {

@@ -4,7 +4,7 @@
 
 namespace diresolver {
 
-Worker::Worker(const Runtime& runtime, WorkerSockets sockets) {
+Worker::Worker(const Runtime& runtime, WorkerSockets sockets) : counters_(runtime.server_count) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   forwarder_ = std::make_unique<Forwarder>(&loop_, runtime.config.upstream, counters_);
   handler_ = std::make_unique<QueryHandler>(runtime, *forwarder_, counters_);

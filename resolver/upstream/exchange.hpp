@@ -15,7 +15,7 @@
 #include "dns/query.hpp"
 #include "metrics/counters.hpp"
 #include "upstream/error.hpp"
-#include "upstream/upstream_set.hpp"
+#include "upstream/upstream.hpp"
 
 namespace diresolver {
 
@@ -29,8 +29,8 @@ using ExchangeDone = std::function<void(ExchangeResult&&)>;
 
 struct ExchangeRequest {
   uv_loop_t* loop;
-  const Upstream* server;
-  dns::Bytes packet;               // the query with the upstream ID already set
+  const Upstream* server;  // lives as long as the Runtime
+  dns::Bytes packet;               // the query with this attempt's ID; read only in start()
   const dns::ParsedQuery* query;   // what the answer must match
   uint32_t timeout_ms;
   WorkerCounters* counters;

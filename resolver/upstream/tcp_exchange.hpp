@@ -1,34 +1,32 @@
-// A query to one upstream over TCP (RFC 7766): connect, send one framed
-// message, read one framed answer, close. Used when a UDP answer came back
-// truncated. Connection reuse and pipelining arrive with the upstream-set work.
+// A query to one upstream over TCP, on the worker's pooled connection to that
+// server (see tcp_pool.hpp). Used when a UDP answer came back truncated, and
+// for every query of a `tcp_only` set.
 #pragma once
 
 #include "upstream/exchange.hpp"
+#include "upstream/tcp_pool.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {
 
-class TcpExchange final : public Exchange {
+class TcpExchange final : public Exchange, private PendingAnswer {
  public:
-  TcpExchange(const ExchangeRequest& request, ExchangeDone done);
+  TcpExchange(const ExchangeRequest& request, TcpPool& pool, ExchangeDone done);
+  ~TcpExchange() override;
   bool start() override;
 
  private:
-  static void on_connect(uv_connect_t* req, int status);
-  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  bool on_answer(dns::Bytes message) override;
+  void on_connection_failed() override;
   static void on_timeout(uv_timer_t* timer);
-  void connected();
-  void take_messages();
-  void fail(UpstreamError error);
   void finish(ExchangeResult&& result);
 
   ExchangeRequest request_;
-  std::vector<uint8_t> packet_;  // kept until connected
+  TcpPool& pool_;
+  uint16_t id_;
+  bool waiting_ = false;
   ExchangeDone done_;
-  uv::Handle<uv_tcp_t> socket_;
   uv::Handle<uv_timer_t> timer_;
-  std::vector<uint8_t> received_;
 };
 
 }  // namespace diresolver

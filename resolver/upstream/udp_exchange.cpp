@@ -15,10 +15,10 @@ sockaddr_storage any_address_like(const SockAddr& server) {
 }  // namespace
 
 UdpExchange::UdpExchange(const ExchangeRequest& request, ExchangeDone done)
-    : request_(request), done_(std::move(done)) {}
+    : request_(request), id_(dns::id_of(request.packet)), done_(std::move(done)) {}
 
 bool UdpExchange::start() {
-  const auto& server = request_.server->address;
+  const auto& server = request_.server->address();
   if (uv_udp_init(request_.loop, socket_.get()) != 0) return false;
   socket_.adopt(this);
   auto any = any_address_like(server);
@@ -60,11 +60,12 @@ void UdpExchange::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, 
 
 void UdpExchange::receive(dns::Bytes packet, const sockaddr* from) {
   auto source = SockAddr::from_sockaddr(from);
-  auto verdict = source && *source == request_.server->address
-                     ? dns::check_upstream_answer(packet, dns::id_of(request_.packet), *request_.query)
+  auto verdict = source && *source == request_.server->address()
+                     ? dns::check_upstream_answer(packet, id_, *request_.query)
                      : dns::AnswerCheck::mismatched;
   if (verdict == dns::AnswerCheck::mismatched) {
     request_.counters->upstream_mismatched.inc();
+    saw_mismatch_ = true;
     return;
   }
   if (verdict == dns::AnswerCheck::malformed) {
@@ -79,7 +80,8 @@ void UdpExchange::on_timeout(uv_timer_t* timer) {
   auto* self = uv::Handle<uv_timer_t>::owner_of<UdpExchange>(timer);
   if (!self) return;
   self->request_.counters->upstream_timeouts.inc();
-  self->finish({false, UpstreamError::timeout, {}});
+  // Only impostors (or garbage) answered: say so, it is a different problem from silence.
+  self->finish({false, self->saw_mismatch_ ? UpstreamError::mismatched : UpstreamError::timeout, {}});
 }
 
 void UdpExchange::finish(ExchangeResult&& result) {

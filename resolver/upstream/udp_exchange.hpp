@@ -26,9 +26,11 @@ class UdpExchange final : public Exchange {
   void finish(ExchangeResult&& result);
 
   ExchangeRequest request_;
+  uint16_t id_;  // the packet buffer is reused for the next attempt; keep our ID
   ExchangeDone done_;
   uv::Handle<uv_udp_t> socket_;
   uv::Handle<uv_timer_t> timer_;
+  bool saw_mismatch_ = false;
 };
 
 }  // namespace diresolver

@@ -1,16 +1,43 @@
 #include "upstream/upstream_set.hpp"
 
+#include <algorithm>
+
+#include "dns/name.hpp"
+#include "dns/response.hpp"
+
 namespace diresolver {
 
-UpstreamSet::UpstreamSet(const ZoneSpec& zone) : zone_(zone.zone) {
-  for (const auto& server : zone.servers) servers_.push_back({server.name, server.address});
+std::string route_label(const ZoneSpec& zone) {
+  switch (zone.kind) {
+    case RouteKind::di: return "di:" + zone.region;
+    case RouteKind::forward: return "forward";
+    case RouteKind::fallback: return "default";
+  }
+  return "?";
 }
 
-ServerOrder UpstreamSet::order_for_query() const {
-  ServerOrder order;
-  for (size_t i = 0; i < servers_.size() && i < ServerOrder::capacity; ++i)
-    order.push(static_cast<uint8_t>(i));
-  return order;
+UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, unsigned& next_id)
+    : zone_(zone.zone), route_label_(diresolver::route_label(zone)), selection_(selection),
+      tcp_only_(zone.tcp_only),
+      probe_query_(dns::make_query(zone_name_to_wire(zone.probe_name.empty() ? zone.zone : zone.probe_name),
+                                   zone.probe_type)) {
+  for (const auto& server : zone.servers)
+    servers_.push_back(std::make_unique<Upstream>(next_id++, server.name, server.address, zone.zone, health));
+}
+
+ServerOrder UpstreamSet::order_for_query(int64_t now_ms, uint32_t rotation) const {
+  ServerOrder healthy, down;
+  for (size_t i = 0; i < servers_.size(); ++i)
+    (servers_[i]->is_up() ? healthy : down).push(static_cast<uint8_t>(i));
+  if (selection_ == Selection::lowest_rtt) {
+    std::stable_sort(healthy.begin(), healthy.end(), [&](uint8_t a, uint8_t b) {
+      return servers_[a]->srtt_us(now_ms) < servers_[b]->srtt_us(now_ms);
+    });
+  } else if (selection_ == Selection::round_robin && healthy.size() > 1) {
+    std::rotate(healthy.begin(), healthy.begin() + rotation % healthy.size(), healthy.end());
+  }
+  for (auto index : down) healthy.push(index);
+  return healthy;
 }
 
 }  // namespace diresolver

@@ -1,25 +1,23 @@
 // An upstream set: the servers that answer for one zone (a DI pair, a
-// [[forward]] zone's servers, or the default set) and the order in which a
-// query tries them.
+// [[forward]] zone's servers, or the default set), its selection policy, and
+// the order in which one query tries them.
 //
-// Shared read-only by all workers. The order is sequential today; health
-// state and RTT-based selection slot into order_for_query() without touching
-// the forwarder.
+// Shared by all workers; the servers' health and RTT change underneath
+// (atomics), the set itself does not. order_for_query() puts healthy servers
+// first, in policy order, then the down ones: with every server down a query
+// still goes out, so live traffic probes too.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
+#include "upstream/upstream.hpp"
 
 namespace diresolver {
-
-struct Upstream {
-  std::string name;
-  SockAddr address;
-};
 
 // The servers to try for one query, best first. A fixed array: no allocation.
 class ServerOrder {
@@ -28,6 +26,8 @@ class ServerOrder {
   void push(uint8_t index) { items_[size_++] = index; }
   size_t size() const { return size_; }
   size_t operator[](size_t i) const { return items_[i]; }
+  uint8_t* begin() { return items_.data(); }
+  uint8_t* end() { return items_.data() + size_; }
 
  private:
   std::array<uint8_t, capacity> items_{};
@@ -36,15 +36,29 @@ class ServerOrder {
 
 class UpstreamSet {
  public:
-  explicit UpstreamSet(const ZoneSpec& zone);
+  // `next_id` numbers servers across all sets (per-worker counters are indexed by it).
+  UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, unsigned& next_id);
+
   const std::string& zone() const { return zone_; }
+  const std::string& route_label() const { return route_label_; }
+  Selection selection() const { return selection_; }
+  bool tcp_only() const { return tcp_only_; }
   size_t size() const { return servers_.size(); }
-  const Upstream& server(size_t index) const { return servers_[index]; }
-  ServerOrder order_for_query() const;
+  Upstream& server(size_t index) const { return *servers_[index]; }
+  const std::vector<uint8_t>& probe_query() const { return probe_query_; }
+
+  // `rotation` is the caller's own counter, so round robin needs no shared state.
+  ServerOrder order_for_query(int64_t now_ms, uint32_t rotation) const;
 
  private:
   std::string zone_;
-  std::vector<Upstream> servers_;
+  std::string route_label_;
+  Selection selection_;
+  bool tcp_only_;
+  std::vector<std::unique_ptr<Upstream>> servers_;
+  std::vector<uint8_t> probe_query_;
 };
+
+std::string route_label(const ZoneSpec& zone);  // "di:amer", "forward", "default"
 
 }  // namespace diresolver

@@ -36,7 +36,9 @@ class FailoverTest(harness.IntegrationCase):
             self.assertEqual([DI2_IP], harness.answer_ips(response))
         self.assertTrue(self.fakes[DI1].queries, "the dropping server was never asked")
         self.assertEqual(0, daemon.stats["servfail"], daemon.stats)
-        self.assertGreaterEqual(daemon.stats["upstream_timeouts"], 1, daemon.stats)
+        # The second server was reached by a hedge (or after the first timed out).
+        self.assertGreaterEqual(daemon.stats["hedges"] + daemon.stats["upstream_timeouts"], 1,
+                                daemon.stats)
 
     def test_both_dropped_gives_servfail_in_bounded_time(self):
         self.fakes[DI1].mode = self.fakes[DI2].mode = "drop"

@@ -1,0 +1,130 @@
+#include "config/settings_reader.hpp"
+
+#include <ldns/ldns.h>
+
+#include "upstream/upstream_set.hpp"
+
+namespace diresolver {
+
+namespace {
+
+SockAddr read_address(const TomlTable& table, const std::string& key, const std::string& text,
+                      uint16_t default_port = 53) {
+  std::string why;
+  auto address = SockAddr::parse(text, default_port, &why);
+  if (!address) table.fail(key, "bad address \"" + text + "\": " + why);
+  return *address;
+}
+
+Selection parse_selection(const TomlTable& table, const std::string& text) {
+  if (text == "lowest_rtt") return Selection::lowest_rtt;
+  if (text == "sequential") return Selection::sequential;
+  if (text == "round_robin") return Selection::round_robin;
+  table.fail("selection", "\"" + text + "\" is not one of lowest_rtt, sequential, round_robin");
+}
+
+void check_order(const TomlTable& table, const char* low_key, uint32_t low, const char* high_key,
+                 uint32_t high) {
+  if (low > high) table.fail(low_key, std::string("must not exceed ") + high_key);
+}
+
+}  // namespace
+
+std::vector<ServerSpec> read_servers(const TomlTable& table, const std::string& key) {
+  auto texts = table.string_array(key);
+  if (!texts) table.fail(key, "missing required key");
+  if (texts->empty()) table.fail(key, "needs at least one server");
+  if (texts->size() > ServerOrder::capacity)
+    table.fail(key, "at most " + std::to_string(ServerOrder::capacity) + " servers per zone");
+  std::vector<ServerSpec> out;
+  for (size_t i = 0; i < texts->size(); ++i) {
+    auto address = read_address(table, key + "[" + std::to_string(i) + "]", (*texts)[i]);
+    out.push_back({address.to_string(), address});
+  }
+  return out;
+}
+
+ServerSettings read_server_settings(const TomlTable& top) {
+  ServerSettings out;
+  auto table = top.table("server");
+  std::vector<std::string> listen = {"127.0.0.1:53", "[::1]:53"};
+  if (table) {
+    table->check_keys({"listen", "workers", "tcp_idle_timeout_ms", "tcp_max_connections"});
+    listen = table->string_array("listen").value_or(listen);
+    if (listen.empty()) table->fail("listen", "name at least one address");
+    out.workers = table->integer_or("workers", out.workers, 0, 256);
+    out.tcp_idle_timeout_ms = table->integer_or("tcp_idle_timeout_ms", out.tcp_idle_timeout_ms, 100, 3'600'000);
+    out.tcp_max_connections = table->integer_or("tcp_max_connections", out.tcp_max_connections, 1, 65'535);
+  }
+  for (size_t i = 0; i < listen.size(); ++i)
+    out.listen.push_back(read_address(top, "server.listen[" + std::to_string(i) + "]", listen[i]));
+  return out;
+}
+
+std::vector<Prefix> read_acl(const TomlTable& top) {
+  auto table = top.table("acl");
+  if (!table) return default_acl_prefixes();
+  table->check_keys({"allow"});
+  auto allow = table->string_array("allow");
+  if (!allow) return default_acl_prefixes();
+  if (allow->empty()) table->fail("allow", "an empty list would refuse every client");
+  std::vector<Prefix> out;
+  for (size_t i = 0; i < allow->size(); ++i) {
+    std::string why;
+    auto prefix = Prefix::parse((*allow)[i], &why);
+    if (!prefix) table->fail("allow[" + std::to_string(i) + "]", "bad prefix \"" + (*allow)[i] + "\": " + why);
+    out.push_back(*prefix);
+  }
+  return out;
+}
+
+UpstreamSettings read_upstream_settings(const TomlTable& top) {
+  UpstreamSettings out;
+  auto table = top.table("upstream");
+  if (!table) return out;
+  table->check_keys({"attempt_timeout_ms", "attempt_timeout_min_ms", "deadline_ms", "selection",
+                     "hedge_delay_min_ms", "hedge_delay_max_ms", "tcp_idle_timeout_ms"});
+  out.attempt_timeout_ms = table->integer_or("attempt_timeout_ms", out.attempt_timeout_ms, 10, 10'000);
+  out.attempt_timeout_min_ms = table->integer_or("attempt_timeout_min_ms", out.attempt_timeout_min_ms, 1, 10'000);
+  out.deadline_ms = table->integer_or("deadline_ms", out.deadline_ms, 10, 30'000);
+  out.hedge_delay_min_ms = table->integer_or("hedge_delay_min_ms", out.hedge_delay_min_ms, 1, 10'000);
+  out.hedge_delay_max_ms = table->integer_or("hedge_delay_max_ms", out.hedge_delay_max_ms, 1, 10'000);
+  out.tcp_idle_timeout_ms = table->integer_or("tcp_idle_timeout_ms", out.tcp_idle_timeout_ms, 100, 3'600'000);
+  if (auto selection = table->string("selection")) out.selection = parse_selection(*table, *selection);
+  check_order(*table, "attempt_timeout_min_ms", out.attempt_timeout_min_ms, "attempt_timeout_ms",
+              out.attempt_timeout_ms);
+  check_order(*table, "hedge_delay_min_ms", out.hedge_delay_min_ms, "hedge_delay_max_ms", out.hedge_delay_max_ms);
+  return out;
+}
+
+HealthConfig read_health_config(const TomlTable& top) {
+  HealthConfig out;
+  auto table = top.table("health");
+  if (!table) return out;
+  table->check_keys({"interval_ms", "fall", "rise", "probe_type"});
+  out.interval_ms = table->integer_or("interval_ms", out.interval_ms, 50, 3'600'000);
+  out.fall = table->integer_or("fall", out.fall, 1, 100);
+  out.rise = table->integer_or("rise", out.rise, 1, 100);
+  if (auto type = table->string("probe_type")) {
+    auto parsed = ldns_get_rr_type_by_name(type->c_str());
+    if (parsed == 0) table->fail("probe_type", "\"" + *type + "\" is not a DNS record type");
+    out.probe_type = static_cast<uint16_t>(parsed);
+  }
+  return out;
+}
+
+AdminSettings read_admin_settings(const TomlTable& top) {
+  AdminSettings out;
+  std::string listen = "127.0.0.1:" + std::to_string(AdminSettings::default_port);
+  if (auto table = top.table("admin")) {
+    table->check_keys({"listen"});
+    listen = table->string("listen").value_or(listen);
+    if (listen.empty()) return out;  // "" turns the admin endpoint off
+    out.listen = read_address(*table, "listen", listen, AdminSettings::default_port);
+    return out;
+  }
+  out.listen = *SockAddr::parse(listen, AdminSettings::default_port);
+  return out;
+}
+
+}  // namespace diresolver

@@ -1,0 +1,182 @@
+#include "upstream/tcp_pool.hpp"
+
+#include <algorithm>
+
+#include "uv/write.hpp"
+
+namespace diresolver {
+
+namespace {
+constexpr int64_t first_backoff_ms = 100;
+constexpr int64_t max_backoff_ms = 5000;
+}  // namespace
+
+UpstreamConnection::UpstreamConnection(TcpPool& pool, const Upstream& server) : pool_(pool), server_(server) {}
+
+bool UpstreamConnection::open() {
+  if (uv_tcp_init(pool_.loop_, socket_.get()) != 0) return false;
+  socket_.adopt(this);
+  if (uv_timer_init(pool_.loop_, idle_.get()) != 0) return false;
+  idle_.adopt(this);
+  uv_tcp_nodelay(socket_.get(), 1);
+  // Freed by its callback, which libuv also calls (ECANCELED) when we close first.
+  auto connect = std::make_unique<uv_connect_t>();
+  if (uv_tcp_connect(connect.get(), socket_.get(), server_.address().get(), on_connect) != 0) return false;
+  (void)connect.release();
+  pool_.counters_.upstream_tcp_connects.inc();
+  pool_.counters_.servers[server_.id()].tcp_connects.inc();
+  return true;
+}
+
+void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
+  std::unique_ptr<uv_connect_t> owned(req);
+  auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(req->handle);
+  if (!self) return;
+  if (status != 0) {
+    self->pool_.connect_failed(self->server_);
+    return self->close();
+  }
+  self->connected();
+}
+
+void UpstreamConnection::connected() {
+  connected_ = true;
+  pool_.connect_succeeded(server_);
+  if (uv_read_start(reinterpret_cast<uv_stream_t*>(socket_.get()), on_alloc, on_read) != 0) return close();
+  auto unsent = std::move(unsent_);
+  for (const auto& packet : unsent) write(packet);
+}
+
+bool UpstreamConnection::submit(dns::Bytes packet, PendingAnswer* waiter) {
+  if (closed_) return false;
+  auto [it, inserted] = pending_.emplace(dns::id_of(packet), waiter);
+  if (!inserted) return false;
+  if (connected_) write(packet);
+  else unsent_.emplace_back(packet.begin(), packet.end());
+  update_idle_timer();
+  return true;
+}
+
+void UpstreamConnection::write(dns::Bytes packet) {
+  if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), packet.data(), packet.size())) close();
+}
+
+void UpstreamConnection::cancel(uint16_t id, PendingAnswer* waiter) {
+  auto it = pending_.find(id);
+  if (it != pending_.end() && it->second == waiter) pending_.erase(it);
+  update_idle_timer();
+}
+
+void UpstreamConnection::update_idle_timer() {
+  if (closed_ || !idle_.is_open()) return;
+  if (pending_.empty())
+    uv_timer_start(idle_.get(), on_idle, pool_.idle_ms_, 0);
+  else
+    uv_timer_stop(idle_.get());
+}
+
+void UpstreamConnection::on_idle(uv_timer_t* timer) {
+  auto* self = uv::Handle<uv_timer_t>::owner_of<UpstreamConnection>(timer);
+  if (self && self->pending_.empty()) self->close();
+}
+
+void UpstreamConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(handle);
+  if (!self) {
+    *buf = uv_buf_init(nullptr, 0);
+    return;
+  }
+  auto& scratch = self->pool_.scratch_;
+  *buf = uv_buf_init(reinterpret_cast<char*>(scratch.data()), static_cast<unsigned>(scratch.size()));
+}
+
+void UpstreamConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
+  auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(stream);
+  if (!self || nread == 0) return;
+  if (nread < 0) return self->close();  // the server closed or reset: fail what waits
+  auto* data = reinterpret_cast<const uint8_t*>(buf->base);
+  self->received_.insert(self->received_.end(), data, data + nread);
+  self->take_messages();
+}
+
+void UpstreamConnection::take_messages() {
+  size_t offset = 0;
+  while (!closed_ && received_.size() - offset >= 2) {
+    size_t length = dns::read_u16(received_.data() + offset);
+    if (received_.size() - offset < 2 + length) break;
+    dispatch(dns::Bytes(received_.data() + offset + 2, length));
+    offset += 2 + length;
+  }
+  if (!closed_) received_.erase(received_.begin(), received_.begin() + static_cast<long>(offset));
+}
+
+void UpstreamConnection::dispatch(dns::Bytes message) {
+  if (message.size() < dns::header_size) return;
+  auto it = pending_.find(dns::id_of(message));
+  if (it == pending_.end()) {
+    pool_.counters_.upstream_mismatched.inc();
+    return;
+  }
+  PendingAnswer* waiter = it->second;
+  pending_.erase(it);
+  if (!waiter->on_answer(message)) pending_.emplace(dns::id_of(message), waiter);
+  update_idle_timer();
+}
+
+void UpstreamConnection::close() {
+  if (closed_) return;
+  closed_ = true;
+  socket_.close();
+  idle_.close();
+  auto waiting = std::move(pending_);
+  pending_.clear();
+  pool_.closed(server_, this);  // buries us; still alive until the loop's next check phase
+  for (auto& [id, waiter] : waiting) waiter->on_connection_failed();
+}
+
+TcpPool::TcpPool(uv_loop_t* loop, uint32_t idle_ms, WorkerCounters& counters, std::vector<uint8_t>& scratch)
+    : loop_(loop), idle_ms_(idle_ms), counters_(counters), scratch_(scratch), graveyard_(loop) {}
+
+TcpPool::~TcpPool() { close_all(); }
+
+bool TcpPool::submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter) {
+  auto& slot = slots_[server.id()];
+  if (!slot.connection) {
+    if (monotonic_ms() < slot.retry_at_ms) return false;
+    slot.connection = std::make_unique<UpstreamConnection>(*this, server);
+    if (!slot.connection->open()) {
+      connect_failed(server);
+      slot.connection->close();
+      return false;
+    }
+  }
+  return slot.connection->submit(packet, waiter);
+}
+
+void TcpPool::cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter) {
+  auto it = slots_.find(server.id());
+  if (it != slots_.end() && it->second.connection) it->second.connection->cancel(id, waiter);
+}
+
+void TcpPool::connect_failed(const Upstream& server) {
+  auto& slot = slots_[server.id()];
+  slot.backoff_ms = std::clamp(slot.backoff_ms * 2, first_backoff_ms, max_backoff_ms);
+  slot.retry_at_ms = monotonic_ms() + slot.backoff_ms;
+}
+
+void TcpPool::connect_succeeded(const Upstream& server) { slots_[server.id()].backoff_ms = 0; }
+
+void TcpPool::closed(const Upstream& server, UpstreamConnection* connection) {
+  auto& slot = slots_[server.id()];
+  if (slot.connection.get() == connection) graveyard_.bury(std::move(slot.connection));
+}
+
+void TcpPool::close_all() {
+  std::vector<UpstreamConnection*> open;
+  for (auto& [id, slot] : slots_)
+    if (slot.connection) open.push_back(slot.connection.get());
+  for (auto* connection : open) connection->close();
+  graveyard_.close();
+}
+
+}  // namespace diresolver

@@ -1,0 +1,180 @@
+#include "upstream/transaction.hpp"
+
+#include <algorithm>
+
+#include "upstream/tcp_exchange.hpp"
+#include "upstream/udp_exchange.hpp"
+
+namespace diresolver {
+
+namespace {
+
+uint32_t clamp_ms(uint64_t value_ms, uint32_t low, uint32_t high) {
+  return static_cast<uint32_t>(std::clamp<uint64_t>(value_ms, low, high));
+}
+
+}  // namespace
+
+Transaction::Transaction(ForwardContext& context, dns::Bytes packet, const dns::ParsedQuery& query,
+                         const UpstreamSet& set, ServerOrder order, ForwardDone done, Ended ended)
+    : context_(context), packet_(packet.begin(), packet.end()), query_(query), set_(set), order_(order),
+      done_(std::move(done)), ended_(std::move(ended)) {
+  attempts_.reserve(2 * order_.size());  // each server over UDP, and maybe TCP after TC=1
+  if (uv_timer_init(context_.loop, hedge_timer_.get()) == 0) hedge_timer_.adopt(this);
+  if (uv_timer_init(context_.loop, deadline_timer_.get()) == 0) deadline_timer_.adopt(this);
+}
+
+Transaction::~Transaction() {
+  // Exchanges still running are closed here; their callbacks will not come.
+  for (auto& attempt : attempts_) attempt.exchange.reset();
+}
+
+void Transaction::start() {
+  uv_timer_start(deadline_timer_.get(), on_deadline, context_.settings.deadline_ms, 0);
+  move_on();
+}
+
+uint32_t Transaction::attempt_timeout_ms(const Upstream& server) const {
+  const auto& s = context_.settings;
+  return clamp_ms(4 * server.srtt_us(monotonic_ms()) / 1000 + 20, s.attempt_timeout_min_ms, s.attempt_timeout_ms);
+}
+
+void Transaction::arm_hedge(const Upstream& server) {
+  if (next_ >= order_.size()) return;  // nobody left to hedge to
+  const auto& s = context_.settings;
+  uint32_t delay = clamp_ms(2 * server.srtt_us(monotonic_ms()) / 1000 + 2, s.hedge_delay_min_ms, s.hedge_delay_max_ms);
+  uv_timer_start(hedge_timer_.get(), on_hedge, delay, 0);
+}
+
+bool Transaction::launch_next(bool hedge) {
+  while (next_ < order_.size()) {
+    size_t server = order_[next_++];
+    if (launch(server, set_.tcp_only() ? Transport::tcp : Transport::udp, hedge)) {
+      arm_hedge(set_.server(server));
+      return true;
+    }
+  }
+  return false;
+}
+
+bool Transaction::launch(size_t server_index, Transport transport, bool hedge) {
+  Upstream& server = set_.server(server_index);
+  auto& counters = context_.counters.servers[server.id()];
+  dns::set_id(packet_, context_.ids.next());
+  ExchangeRequest request{context_.loop,      &server, packet_, &query_, attempt_timeout_ms(server),
+                          &context_.counters, &context_.scratch};
+  size_t index = attempts_.size();
+  auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
+  std::unique_ptr<Exchange> exchange;
+  if (transport == Transport::udp)
+    exchange = std::make_unique<UdpExchange>(request, done);
+  else
+    exchange = std::make_unique<TcpExchange>(request, context_.tcp, done);
+  (transport == Transport::udp ? counters.queries_udp : counters.queries_tcp).inc();
+  if (hedge) {
+    counters.hedges_sent.inc();
+    context_.counters.hedges.inc();
+  }
+  attempts_.push_back({server_index, transport, hedge, uv_hrtime(), std::move(exchange)});
+  if (attempts_.back().exchange->start()) {
+    ++in_flight_;
+    return true;
+  }
+  attempts_.back().exchange.reset();  // not inside its callback: safe to close now
+  context_.counters.upstream_network.inc();
+  on_failure(attempts_.back(), UpstreamError::network);
+  return false;
+}
+
+void Transaction::on_result(size_t index, ExchangeResult&& result) {
+  auto& attempt = attempts_[index];
+  context_.dead_exchanges.bury(std::move(attempt.exchange));
+  --in_flight_;
+  if (!result.ok) {
+    on_failure(attempt, result.error);
+    move_on();
+  } else if (attempt.transport == Transport::udp && dns::is_truncated(result.answer)) {
+    // Too big for UDP: the same server over TCP, which is no failure of its own.
+    context_.counters.tcp_retries.inc();
+    if (!delivered_ && !launch(attempt.server, Transport::tcp, false)) move_on();
+  } else {
+    on_answer(attempt, std::move(result.answer));
+  }
+  end_if_done();
+}
+
+void Transaction::on_answer(const Attempt& attempt, std::vector<uint8_t>&& answer) {
+  auto rcode = dns::rcode_of(answer);
+  if (rcode == dns::Rcode::servfail || rcode == dns::Rcode::refused) {
+    on_failure(attempt, rcode == dns::Rcode::servfail ? UpstreamError::servfail : UpstreamError::refused);
+    fallback_answer_ = std::move(answer);
+    return move_on();
+  }
+  Upstream& server = set_.server(attempt.server);
+  auto& counters = context_.counters.servers[server.id()];
+  auto rtt_us = static_cast<uint32_t>((uv_hrtime() - attempt.sent_ns) / 1000);
+  counters.answers.inc();
+  counters.observe_rtt(rtt_us);
+  server.report_success(ResultSource::traffic, rtt_us, monotonic_ms());
+  if (delivered_) {
+    counters.late_answers.inc();
+    context_.counters.late_answers.inc();
+    return;
+  }
+  if (attempt.hedge) counters.hedges_won.inc();
+  deliver({true, std::move(answer), UpstreamError::timeout, packet_});
+}
+
+void Transaction::on_failure(const Attempt& attempt, UpstreamError error) {
+  Upstream& server = set_.server(attempt.server);
+  context_.counters.servers[server.id()].failures[static_cast<size_t>(error)].inc();
+  server.report_failure(ResultSource::traffic, error, monotonic_ms());
+  last_error_ = error;
+}
+
+// After a failure: ask the next server now, or give up when nobody is left.
+void Transaction::move_on() {
+  if (delivered_) return;
+  if (!launch_next(false) && in_flight_ == 0) give_up();
+}
+
+void Transaction::give_up() {
+  if (fallback_answer_.empty()) return deliver({false, {}, last_error_, packet_});
+  deliver({true, std::move(fallback_answer_), last_error_, packet_});
+}
+
+void Transaction::deliver(ForwardOutcome&& outcome) {
+  delivered_ = true;
+  uv_timer_stop(hedge_timer_.get());
+  auto done = std::move(done_);
+  if (done) done(std::move(outcome));
+}
+
+void Transaction::end_if_done() {
+  if (!delivered_ || in_flight_ > 0 || ended_called_) return;
+  ended_called_ = true;
+  hedge_timer_.close();
+  deadline_timer_.close();
+  ended_(this);
+}
+
+void Transaction::on_hedge(uv_timer_t* timer) {
+  auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
+  if (!self || self->delivered_) return;
+  self->launch_next(true);
+  if (self->in_flight_ == 0) self->give_up();
+  self->end_if_done();
+}
+
+void Transaction::on_deadline(uv_timer_t* timer) {
+  auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
+  if (!self) return;
+  if (!self->delivered_) self->give_up();
+  // Whatever is still in flight is abandoned (closed here, outside its own
+  // callbacks): the client has its answer.
+  for (auto& attempt : self->attempts_) attempt.exchange.reset();
+  self->in_flight_ = 0;
+  self->end_if_done();
+}
+
+}  // namespace diresolver

@@ -1,0 +1,102 @@
+// One client query's journey through an upstream set.
+//
+// The query goes to the first server of the set's order. If no answer came
+// within that server's hedge delay, it also goes to the next; a failure
+// (timeout, network error, SERVFAIL, REFUSED, malformed answer) moves on to
+// the next server at once. The first valid answer is delivered; answers that
+// arrive later are counted as late and dropped. Attempts still in flight keep
+// running after delivery until they answer or time out, so every server's
+// health and RTT learn from live traffic. The client deadline ends everything.
+// If every server failed: the last SERVFAIL/REFUSED answer if there was one,
+// else a failure (the caller answers SERVFAIL with an Extended DNS Error).
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "upstream/exchange.hpp"
+#include "upstream/query_id.hpp"
+#include "upstream/tcp_pool.hpp"
+#include "upstream/upstream_set.hpp"
+#include "uv/graveyard.hpp"
+
+namespace diresolver {
+
+struct ForwardOutcome {
+  bool ok = false;
+  std::vector<uint8_t> answer;  // the upstream's answer, with the upstream ID
+  UpstreamError last_error = UpstreamError::timeout;
+  dns::Bytes query_packet;      // the client's query as sent (valid during the callback only)
+};
+
+using ForwardDone = std::function<void(ForwardOutcome&&)>;
+
+// What transactions share within one worker.
+struct ForwardContext {
+  uv_loop_t* loop;
+  UpstreamSettings settings;
+  WorkerCounters& counters;
+  QueryIdSource& ids;
+  std::vector<uint8_t>& scratch;
+  TcpPool& tcp;
+  uv::Graveyard<Exchange>& dead_exchanges;
+};
+
+class Transaction {
+ public:
+  using Ended = std::function<void(Transaction*)>;
+  Transaction(ForwardContext& context, dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
+              ServerOrder order, ForwardDone done, Ended ended);
+  ~Transaction();
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  void start();
+
+ private:
+  enum class Transport { udp, tcp };
+  struct Attempt {
+    size_t server;
+    Transport transport;
+    bool hedge;
+    uint64_t sent_ns;
+    std::unique_ptr<Exchange> exchange;
+  };
+
+  bool launch_next(bool hedge);
+  bool launch(size_t server, Transport transport, bool hedge);
+  void on_result(size_t attempt, ExchangeResult&& result);
+  void on_answer(const Attempt& attempt, std::vector<uint8_t>&& answer);
+  void on_failure(const Attempt& attempt, UpstreamError error);
+  void move_on();
+  void deliver(ForwardOutcome&& outcome);
+  void give_up();
+  void end_if_done();
+  void arm_hedge(const Upstream& server);
+  static void on_hedge(uv_timer_t* timer);
+  static void on_deadline(uv_timer_t* timer);
+  uint32_t attempt_timeout_ms(const Upstream& server) const;
+
+  ForwardContext& context_;
+  std::vector<uint8_t> packet_;
+  dns::ParsedQuery query_;
+  const UpstreamSet& set_;
+  ServerOrder order_;
+  size_t next_ = 0;
+  ForwardDone done_;
+  Ended ended_;
+  std::vector<Attempt> attempts_;
+  size_t in_flight_ = 0;
+  bool delivered_ = false;
+  bool ended_called_ = false;
+  UpstreamError last_error_ = UpstreamError::timeout;
+  std::vector<uint8_t> fallback_answer_;  // the last SERVFAIL/REFUSED, relayed if nothing better comes
+  uv::Handle<uv_timer_t> hedge_timer_;
+  uv::Handle<uv_timer_t> deadline_timer_;
+};
+
+}  // namespace diresolver

@@ -1,0 +1,102 @@
+// Health is a pure state machine: fed sequences, no sockets, no clock.
+#include <doctest/doctest.h>
+
+#include "upstream/health_state.hpp"
+#include "upstream/rtt_estimator.hpp"
+#include "upstream/upstream_set.hpp"
+
+using namespace diresolver;
+
+TEST_CASE("up -> down after `fall` consecutive failures, down -> up after `rise` successes") {
+  HealthState health({.fall = 3, .rise = 2});
+  CHECK(health.up());
+  CHECK(health.record_failure(UpstreamError::timeout) == HealthTransition::none);
+  CHECK(health.record_failure(UpstreamError::timeout) == HealthTransition::none);  // two: still up
+  CHECK(health.up());
+  CHECK(health.record_failure(UpstreamError::servfail) == HealthTransition::went_down);  // the third
+  CHECK_FALSE(health.up());
+  CHECK(health.last_failure() == UpstreamError::servfail);
+  CHECK(health.record_failure(UpstreamError::timeout) == HealthTransition::none);  // already down
+  CHECK(health.record_success() == HealthTransition::none);
+  CHECK_FALSE(health.up());
+  CHECK(health.record_success() == HealthTransition::went_up);
+  CHECK(health.up());
+}
+
+TEST_CASE("a success in between resets the failure count, and a failure resets the rise count") {
+  HealthState health({.fall = 2, .rise = 2});
+  health.record_failure(UpstreamError::network);
+  health.record_success();
+  CHECK(health.record_failure(UpstreamError::network) == HealthTransition::none);
+  CHECK(health.consecutive_failures() == 1);
+  CHECK(health.record_failure(UpstreamError::refused) == HealthTransition::went_down);
+  health.record_success();
+  CHECK(health.record_failure(UpstreamError::malformed) == HealthTransition::none);
+  CHECK(health.record_success() == HealthTransition::none);
+  CHECK(health.record_success() == HealthTransition::went_up);
+}
+
+TEST_CASE("fall = 1 and rise = 1 react to a single result") {
+  HealthState health({.fall = 1, .rise = 1});
+  CHECK(health.record_failure(UpstreamError::mismatched) == HealthTransition::went_down);
+  CHECK(health.record_success() == HealthTransition::went_up);
+}
+
+TEST_CASE("SRTT: first sample taken as is, then smoothed by 1/8, and decays when idle") {
+  RttEstimator rtt;
+  CHECK(rtt.srtt_us(0) == RttEstimator::initial_us);
+  rtt.add_sample(1000, 100);
+  CHECK(rtt.srtt_us(100) == 1000);
+  rtt.add_sample(9000, 200);
+  CHECK(rtt.srtt_us(200) == 2000);  // 1000 + (9000 - 1000) / 8
+  CHECK(rtt.srtt_us(200 + RttEstimator::decay_ms) == 2000);
+  CHECK(rtt.srtt_us(200 + 2 * RttEstimator::decay_ms) == 500);  // two halvings
+  CHECK(rtt.srtt_us(200 + 100 * RttEstimator::decay_ms) == 0);
+}
+
+namespace {
+
+ZoneSpec pair() {
+  return {"acme.amer.wxc-di.webex.com.",
+          RouteKind::di,
+          "amer",
+          {{"IAD", *SockAddr::parse("127.0.0.11", 53)}, {"DFW", *SockAddr::parse("127.0.0.12", 53)},
+           {"THIRD", *SockAddr::parse("127.0.0.13", 53)}},
+          "acme.amer.wxc-di.webex.com.",
+          false};
+}
+
+std::vector<size_t> order(const UpstreamSet& set, int64_t now, uint32_t rotation = 0) {
+  auto o = set.order_for_query(now, rotation);
+  return std::vector<size_t>(o.begin(), o.end());
+}
+
+}  // namespace
+
+TEST_CASE("selection: lowest SRTT first among healthy servers, down servers last") {
+  unsigned ids = 0;
+  UpstreamSet set(pair(), Selection::lowest_rtt, {.fall = 1, .rise = 1}, ids);
+  CHECK(ids == 3);
+  CHECK(order(set, 1000) == std::vector<size_t>{0, 1, 2});  // no samples: config order
+  set.server(0).report_success(ResultSource::probe, 30'000, 1000);
+  set.server(1).report_success(ResultSource::probe, 5'000, 1000);
+  set.server(2).report_success(ResultSource::probe, 10'000, 1000);
+  CHECK(order(set, 1000) == std::vector<size_t>{1, 2, 0});
+  set.server(1).report_failure(ResultSource::probe, UpstreamError::timeout, 1000);  // fall = 1: down
+  CHECK(order(set, 1000) == std::vector<size_t>{2, 0, 1});
+  set.server(2).report_failure(ResultSource::traffic, UpstreamError::timeout, 1000);
+  set.server(0).report_failure(ResultSource::traffic, UpstreamError::timeout, 1000);
+  CHECK(order(set, 1000) == std::vector<size_t>{0, 1, 2});  // all down: still every server, in order
+}
+
+TEST_CASE("selection: sequential keeps config order, round robin rotates") {
+  unsigned ids = 0;
+  UpstreamSet sequential(pair(), Selection::sequential, {}, ids);
+  sequential.server(0).report_success(ResultSource::probe, 90'000, 0);
+  CHECK(order(sequential, 0, 7) == std::vector<size_t>{0, 1, 2});
+  UpstreamSet round_robin(pair(), Selection::round_robin, {}, ids);
+  CHECK(ids == 6);
+  CHECK(order(round_robin, 0, 0) == std::vector<size_t>{0, 1, 2});
+  CHECK(order(round_robin, 0, 1) == std::vector<size_t>{1, 2, 0});
+  CHECK(order(round_robin, 0, 5) == std::vector<size_t>{2, 0, 1});
+}
