@@ -5,7 +5,12 @@ Owns: FakeUpstream, a UDP + TCP (RFC 7766 framing, several queries per connectio
 server on a loopback address that answers every A query with its own `answer_ip`
 (TTL 300), so a test can tell which server answered. Its `mode` can be changed at any
 time to make it misbehave: delay, drop, truncate, servfail, refused, wrong_id,
-wrong_question, wrong_source, malformed. It records every query it receives.
+wrong_question, wrong_source, malformed, and only_wrong_id / only_wrong_question (the
+spoofed answer alone, never the real one, on UDP and TCP). It records every query it
+receives. TCP: `tcp_close_after = N` closes each connection after its Nth answer,
+close_tcp_connections() closes the open ones now; tcp_accepts, tcp_peer_closes (closed
+by the client) and max_tcp_pipelined (most queries outstanding on one connection) are
+counted.
 
 Run as a script (inside netns-run) it serves 127.0.0.11:53 until interrupted.
 """
@@ -26,9 +31,12 @@ import dns.rdatatype
 import dns.rrset
 
 SPOOF_IP = "198.51.100.66"
+# Health-probe names start with this label in harness configs (probe_name).
+PROBE_LABEL = "diresolver-probe"
 SPOOF_DELAY = 0.05
 MODES = ("answer", "delay", "drop", "truncate", "servfail", "refused",
-         "wrong_id", "wrong_question", "wrong_source", "malformed")
+         "wrong_id", "wrong_question", "wrong_source", "malformed",
+         "only_wrong_id", "only_wrong_question")
 
 # One received query. qname is lower case and absolute ("x.acme.amer.wxc-di.webex.com."),
 # qtype is the text form ("A"), transport "udp" or "tcp", message the parsed query.
@@ -59,11 +67,13 @@ class FakeUpstream:
         self.spoof_address = spoof_address
         self.mode = "answer"
         self.delay = 1.0
+        self.tcp_close_after = None  # close each TCP connection after this many answers
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._stopping = threading.Event()
         self._threads = []
         self._conns = set()
+        self._closed_by_us = set()  # TCP connections this fake closed
         self._udp = None
         self._tcp = None
         self._spoof = None
@@ -113,7 +123,10 @@ class FakeUpstream:
             self.udp_queries = 0
             self.tcp_queries = 0
             self.tcp_accepts = 0
+            self.tcp_peer_closes = 0
+            self.max_tcp_pipelined = 0
             self._queries = []
+            self.probes = []
 
     @property
     def queries(self):
@@ -131,6 +144,11 @@ class FakeUpstream:
         qname = question.name.to_text().lower() if question is not None else ""
         qtype = dns.rdatatype.to_text(question.rdtype) if question is not None else ""
         with self._lock:
+            if qname.startswith(PROBE_LABEL + "."):
+                # The daemon's health probes (harness configs name them so): kept
+                # apart, so tests about client traffic do not count them.
+                self.probes.append(Query(qname, qtype, transport, source_port, msg.id, msg))
+                return
             if transport == "udp":
                 self.udp_queries += 1
             else:
@@ -179,6 +197,10 @@ class FakeUpstream:
             return [(0, self._response(query, dns.rcode.REFUSED), False)]
         if mode == "malformed":
             return [(0, _garbage(query.id), False)]
+        if mode == "only_wrong_id":
+            return [(0, self._wrong_id(query), False)]
+        if mode == "only_wrong_question":
+            return [(0, self._wrong_question(query), False)]
         if transport == "tcp":
             return [(0, self._response(query), False)]
         if mode == "truncate":
@@ -258,22 +280,50 @@ class FakeUpstream:
             worker = threading.Thread(target=self._tcp_serve, args=(conn, peer), daemon=True)
             worker.start()
 
+    def close_tcp_connections(self):
+        """Close every open TCP connection now (the serving threads see EOF and end)."""
+        with self._lock:
+            conns = list(self._conns)
+            self._closed_by_us.update(conns)
+        for conn in conns:
+            _shutdown_quietly(conn)
+
     def _tcp_serve(self, conn, peer):
         lock = threading.Lock()
+        state = {"pending": 0, "answered": 0}
+
+        def send(wire, _spoofed):
+            _send_frame(conn, lock, wire)
+            with self._lock:
+                state["pending"] -= 1
+                state["answered"] += 1
+                close = (self.tcp_close_after is not None
+                         and state["answered"] >= self.tcp_close_after)
+                if close:
+                    self._closed_by_us.add(conn)
+            if close:
+                _shutdown_quietly(conn)
+
         try:
             while not self._stopping.is_set():
                 data = _read_frame(conn, self._stopping)
                 if data is None:
+                    with self._lock:
+                        if not self._stopping.is_set() and conn not in self._closed_by_us:
+                            self.tcp_peer_closes += 1
                     return
                 query = _parse(data)
                 if query is None:
                     continue
                 self._record(query, "tcp", peer[1])
-                self._execute(self._plan(query, "tcp"),
-                              lambda wire, _spoofed: _send_frame(conn, lock, wire))
+                with self._lock:
+                    state["pending"] += 1
+                    self.max_tcp_pipelined = max(self.max_tcp_pipelined, state["pending"])
+                self._execute(self._plan(query, "tcp"), send)
         finally:
             with self._lock:
                 self._conns.discard(conn)
+                self._closed_by_us.discard(conn)
             _close_quietly(conn)
 
 
@@ -321,6 +371,13 @@ def _send_frame(conn, lock, wire):
             conn.sendall(struct.pack("!H", len(wire)) + wire)
         except OSError:
             pass
+
+
+def _shutdown_quietly(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _close_quietly(sock):

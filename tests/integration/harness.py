@@ -11,6 +11,7 @@ raw UDP/TCP) and the dig / kdig / drill wrappers.
 import ctypes
 import faulthandler
 import ipaddress
+import json
 import os
 import re
 import signal
@@ -23,15 +24,17 @@ import threading
 import time
 import tomllib
 import unittest
+import urllib.request
 from collections import namedtuple
 from contextlib import ExitStack
 from pathlib import Path
 
+import dns.edns
 import dns.message
 import dns.query
 import dns.rdatatype
 
-from fake_upstream import FakeUpstream
+from fake_upstream import PROBE_LABEL, FakeUpstream
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 DAEMON_ADDR = "127.0.0.1"
@@ -148,13 +151,21 @@ def base_config(default=True, forward=True):
         "zone_map": zone_map_path(),
         "server": {"listen": [f"{DAEMON_ADDR}:{DAEMON_PORT}"], "workers": 1},
         "upstream": {"attempt_timeout_ms": 300},
-        "region": {"amer": {"servers": [FAKES[DI1][0], FAKES[DI2][0]]}},
+        "region": {"amer": {"servers": [FAKES[DI1][0], FAKES[DI2][0]],
+                            "probe_name": probe_name(DI_ZONE)}},
     }
     if forward:
-        cfg["forward"] = [{"zone": FORWARD_ZONE, "servers": [FAKES[FORWARD][0]]}]
+        cfg["forward"] = [{"zone": FORWARD_ZONE, "servers": [FAKES[FORWARD][0]],
+                           "probe_name": probe_name(FORWARD_ZONE)}]
     if default:
-        cfg["default"] = {"servers": [FAKES[DEFAULT][0]]}
+        cfg["default"] = {"servers": [FAKES[DEFAULT][0]], "probe_name": probe_name("")}
     return cfg
+
+
+def probe_name(zone):
+    """The health-probe name the standard config uses in zone: the fakes keep such
+    queries in .probes, apart from client traffic (.queries)."""
+    return f"{PROBE_LABEL}.{zone}".rstrip(".")
 
 
 def _toml_key(key):
@@ -265,6 +276,18 @@ class Daemon:
     def stderr(self):
         with self._lines_lock:
             return "".join(self._lines)
+
+    def wait_for_log(self, pattern, timeout=5.0):
+        """Wait until a logged line matches the regex pattern; returns the match or None."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.stderr.splitlines():
+                match = re.search(pattern, line)
+                if match:
+                    return match
+            if time.monotonic() >= deadline or not self.alive():
+                return None
+            time.sleep(0.05)
 
     def __enter__(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="diresolver-it-")
@@ -461,6 +484,153 @@ def parallel(func, args_list, timeout=30):
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
     return results
+
+
+# ---- upstream health, hedging and the admin endpoint --------------------------------
+
+ADMIN_ADDR = "127.0.0.1"
+ADMIN_PORT = 9553
+DI_ZONE_ABS = DI_ZONE + "."
+FORWARD_ZONE_ABS = FORWARD_ZONE + "."
+# Display names of the amer pair: the zone map's, kept by position when overridden.
+DISPLAY_NAMES = {DI1: "IAD", DI2: "DFW", DEFAULT: FAKES[DEFAULT][0] + ":53",
+                 FORWARD: FAKES[FORWARD][0] + ":53"}
+EDE_OPTION = 15
+EDE_NO_REACHABLE_AUTHORITY = 22
+EDE_NETWORK_ERROR = 23
+HTTP_TIMEOUT = 2.0
+
+
+def health_config(selection="sequential", upstream=None, health=None, **base_kwargs):
+    """base_config plus an admin listener, fast health checks and the given overrides.
+
+    Defaults: selection sequential (config order, so the first DI server is preferred),
+    attempt timeout 300 ms, deadline 1500 ms, hedge delay at most 50 ms; probes every
+    200 ms, fall 3, rise 2. upstream / health: dicts merged into those tables.
+    """
+    cfg = base_config(**base_kwargs)
+    cfg["upstream"] = {"attempt_timeout_ms": 300, "deadline_ms": 1500,
+                       "selection": selection, "hedge_delay_max_ms": 50}
+    cfg["upstream"].update(upstream or {})
+    cfg["health"] = {"interval_ms": 200, "fall": 3, "rise": 2}
+    cfg["health"].update(health or {})
+    cfg["admin"] = {"listen": f"{ADMIN_ADDR}:{ADMIN_PORT}"}
+    require_loopback(cfg["admin"]["listen"])
+    return cfg
+
+
+def admin_get(path, timeout=HTTP_TIMEOUT):
+    """GET http://ADMIN_ADDR:ADMIN_PORT{path} (no proxy); returns (status, body text)."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    url = f"http://{ADMIN_ADDR}:{ADMIN_PORT}{path}"
+    with opener.open(url, timeout=timeout) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+def get_status(timeout=HTTP_TIMEOUT):
+    """GET /status, parsed JSON."""
+    status, body = admin_get("/status", timeout)
+    if status != 200:
+        raise AssertionError(f"/status answered HTTP {status}: {body[:500]}")
+    return json.loads(body)
+
+
+def get_metrics(timeout=HTTP_TIMEOUT):
+    """GET /metrics, the Prometheus text."""
+    status, body = admin_get("/metrics", timeout)
+    if status != 200:
+        raise AssertionError(f"/metrics answered HTTP {status}: {body[:500]}")
+    return body
+
+
+def zone_status(status, zone):
+    """The /status entry of zone (absolute or not)."""
+    want = zone.lower().rstrip(".") + "."
+    for entry in status.get("zones", []):
+        if entry.get("zone", "").lower() == want:
+            return entry
+    raise AssertionError(f"zone {want} not in /status: {json.dumps(status)[:2000]}")
+
+
+def server_status(status, zone, name):
+    """The /status entry of the server with display name `name` in zone."""
+    entry = zone_status(status, zone)
+    for server in entry.get("servers", []):
+        if server.get("name") == name:
+            return server
+    raise AssertionError(f"server {name} not in zone {zone} of /status: "
+                         f"{json.dumps(entry)[:2000]}")
+
+
+_LABEL = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*,?')
+_SAMPLE = re.compile(r'^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\S+)?$')
+
+
+def parse_metrics(text):
+    """Prometheus text → list of (name, {label: value}, float value); comments skipped."""
+    samples = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = _SAMPLE.match(line)
+        if not match:
+            raise AssertionError(f"unparsable metrics line: {line!r}")
+        labels = {}
+        if match.group(2):
+            for key, value in _LABEL.findall(match.group(2)):
+                labels[key] = (value.replace("\\n", "\n").replace('\\"', '"')
+                               .replace("\\\\", "\\"))
+        samples.append((match.group(1), labels, float(match.group(3))))
+    return samples
+
+
+def metric(text, name, **labels):
+    """Sum of the samples of metric `name` whose labels include `labels`; None if none."""
+    values = [value for sample_name, sample_labels, value in parse_metrics(text)
+              if sample_name == name
+              and all(sample_labels.get(k) == v for k, v in labels.items())]
+    return sum(values) if values else None
+
+
+def wait_until(predicate, timeout=5.0, interval=0.05, what="condition"):
+    """Poll predicate() until it returns something truthy (returned) or timeout.
+
+    Exceptions raised by predicate (admin endpoint not up yet, ...) count as false;
+    on timeout, AssertionError names `what` and the last value or exception.
+    """
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+            last = value
+        except (OSError, ValueError, KeyError, AssertionError) as exc:
+            last = exc
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what}: not true within {timeout} s (last: {last!r})")
+        time.sleep(interval)
+
+
+def wait_for_server(zone, name, predicate, timeout=5.0, what=None):
+    """Poll /status until predicate(server entry) holds; returns that entry."""
+    last = {}
+
+    def check():
+        last["server"] = server_status(get_status(), zone, name)
+        return last["server"] if predicate(last["server"]) else None
+
+    try:
+        return wait_until(check, timeout=timeout, what=what or f"/status of {name}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last entry of {name}: {json.dumps(last.get('server'))}")
+
+
+def ede_codes(response):
+    """The INFO-CODEs of every Extended DNS Error option (15) in response's OPT."""
+    return [option.code for option in response.options if option.otype == EDE_OPTION]
 
 
 # ---- command-line clients ---------------------------------------------------------
