@@ -1,0 +1,38 @@
+// The cache key of a query: its name (lower case), type, class, and the bits
+// that change the answer: DO and CD (DNSSEC), RD, and whether the client
+// speaks EDNS at all (an OPT must never go to a client that sent none).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+
+#include "dns/query.hpp"
+
+namespace diresolver {
+
+struct CacheKey {
+  std::string_view name;  // lower-case wire form
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+  uint8_t flags = 0;
+  uint64_t hash = 0;
+};
+
+namespace key_flag {
+constexpr uint8_t rd = 1, cd = 2, do_bit = 4, edns = 8;
+}
+
+inline CacheKey make_cache_key(const dns::ParsedQuery& q) {
+  CacheKey key{q.name(), q.qtype, q.qclass, 0, 0};
+  if (q.flags & dns::flag::rd) key.flags |= key_flag::rd;
+  if (q.flags & dns::flag::cd) key.flags |= key_flag::cd;
+  if (q.edns.present) key.flags |= key_flag::edns;
+  if (q.edns.do_bit) key.flags |= key_flag::do_bit;
+  uint64_t h = std::hash<std::string_view>{}(key.name);
+  h ^= (uint64_t{key.qtype} << 24 | uint64_t{key.qclass} << 8 | key.flags) * 0x9E3779B97F4A7C15ull;
+  key.hash = h;
+  return key;
+}
+
+}  // namespace diresolver

@@ -1,0 +1,294 @@
+#include "cache/packet_cache.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace diresolver {
+
+namespace {
+
+constexpr uint8_t ede_stale_option[] = {0, 15, 0, 2, 0, 3};  // EDE 3: Stale Answer
+
+uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
+
+// True if the wire name `name` (lower case) is `zone` or below it.
+bool name_under(std::string_view name, std::string_view zone) {
+  size_t pos = 0;
+  while (pos < name.size()) {
+    if (name.size() - pos == zone.size() && name.compare(pos, zone.size(), zone) == 0) return true;
+    if (name[pos] == 0) break;
+    pos += 1 + static_cast<uint8_t>(name[pos]);
+  }
+  return false;
+}
+
+}  // namespace
+
+struct PacketCache::Entry {
+  Entry* hash_next = nullptr;
+  Entry* lru_prev = nullptr;
+  Entry* lru_next = nullptr;
+  uint64_t hash = 0;
+  int64_t stored_ms = 0;
+  uint32_t ttl = 0;  // seconds
+  uint16_t answer_size = 0;
+  uint16_t opt_offset = 0;
+  uint16_t name_size = 0;
+  uint16_t qtype = 0;
+  uint16_t qclass = 0;
+  uint8_t ttl_count = 0;
+  uint8_t flags = 0;
+  bool opt_is_last = false;
+  bool prefetching = false;
+
+  // The offsets and the answer follow the header in the same allocation.
+  uint16_t* offsets() { return reinterpret_cast<uint16_t*>(this + 1); }
+  uint8_t* answer() { return reinterpret_cast<uint8_t*>(offsets() + ttl_count); }
+  size_t footprint() const { return sizeof(Entry) + ttl_count * sizeof(uint16_t) + answer_size; }
+  int64_t expires_ms() const { return stored_ms + int64_t{ttl} * 1000; }
+  std::string_view name() { return {reinterpret_cast<const char*>(answer() + dns::header_size), name_size}; }
+
+  static Entry* create(const CacheKey& key, dns::Bytes answer, const AnswerAnalysis& a, int64_t now_ms) {
+    size_t size = sizeof(Entry) + a.ttl_count * sizeof(uint16_t) + answer.size();
+    auto* e = new (::operator new(size)) Entry;
+    e->hash = key.hash;
+    e->stored_ms = now_ms;
+    e->ttl = a.ttl;
+    e->answer_size = static_cast<uint16_t>(answer.size());
+    e->opt_offset = a.opt_offset;
+    e->name_size = static_cast<uint16_t>(key.name.size());
+    e->qtype = key.qtype;
+    e->qclass = key.qclass;
+    e->ttl_count = static_cast<uint8_t>(a.ttl_count);
+    e->flags = key.flags;
+    e->opt_is_last = a.opt_is_last;
+    std::memcpy(e->offsets(), a.ttl_offsets.data(), a.ttl_count * sizeof(uint16_t));
+    std::memcpy(e->answer(), answer.data(), answer.size());
+    // Stored lower-case so flush and matching compare bytes; hits restore the client's case.
+    for (size_t i = 0; i < e->name_size; ++i) e->answer()[dns::header_size + i] = lower(e->answer()[dns::header_size + i]);
+    return e;
+  }
+  static void destroy(Entry* e) {
+    e->~Entry();
+    ::operator delete(e);
+  }
+
+  bool matches(const CacheKey& key) {
+    return hash == key.hash && qtype == key.qtype && qclass == key.qclass && flags == key.flags &&
+           name() == key.name;
+  }
+};
+
+struct PacketCache::Shard {
+  std::mutex mutex;
+  std::vector<Entry*> buckets = std::vector<Entry*>(64, nullptr);
+  Entry* lru_head = nullptr;  // most recently used
+  Entry* lru_tail = nullptr;
+  size_t count = 0;
+  size_t bytes = 0;
+  uint64_t evictions = 0;
+  size_t max_entries = 0;
+  size_t max_bytes = 0;
+
+  ~Shard() {
+    for (Entry* e = lru_head; e;) {
+      Entry* next = e->lru_next;
+      Entry::destroy(e);
+      e = next;
+    }
+  }
+
+  Entry** slot(uint64_t hash) { return &buckets[hash & (buckets.size() - 1)]; }
+
+  Entry* find(const CacheKey& key) {
+    for (Entry* e = *slot(key.hash); e; e = e->hash_next)
+      if (e->matches(key)) return e;
+    return nullptr;
+  }
+
+  void lru_unlink(Entry* e) {
+    (e->lru_prev ? e->lru_prev->lru_next : lru_head) = e->lru_next;
+    (e->lru_next ? e->lru_next->lru_prev : lru_tail) = e->lru_prev;
+    e->lru_prev = e->lru_next = nullptr;
+  }
+
+  void lru_push_front(Entry* e) {
+    e->lru_next = lru_head;
+    if (lru_head) lru_head->lru_prev = e;
+    lru_head = e;
+    if (!lru_tail) lru_tail = e;
+  }
+
+  void touch(Entry* e) {
+    if (lru_head == e) return;
+    lru_unlink(e);
+    lru_push_front(e);
+  }
+
+  void remove(Entry* e) {
+    for (Entry** p = slot(e->hash); *p; p = &(*p)->hash_next) {
+      if (*p == e) {
+        *p = e->hash_next;
+        break;
+      }
+    }
+    lru_unlink(e);
+    --count;
+    bytes -= e->footprint();
+    Entry::destroy(e);
+  }
+
+  void insert(Entry* e) {
+    if (count + 1 > buckets.size()) grow();
+    Entry** head = slot(e->hash);
+    e->hash_next = *head;
+    *head = e;
+    lru_push_front(e);
+    ++count;
+    bytes += e->footprint();
+    while ((count > max_entries || bytes > max_bytes) && lru_tail && lru_tail != e) {
+      remove(lru_tail);
+      ++evictions;
+    }
+  }
+
+  void grow() {
+    std::vector<Entry*> old(buckets.size() * 2, nullptr);
+    old.swap(buckets);
+    for (Entry* chain : old) {
+      while (chain) {
+        Entry* next = chain->hash_next;
+        Entry** head = slot(chain->hash);
+        chain->hash_next = *head;
+        *head = chain;
+        chain = next;
+      }
+    }
+  }
+};
+
+PacketCache::PacketCache(CacheSettings settings) : settings_(settings) {
+  size_t count = std::max(1u, settings_.shards);
+  for (size_t i = 0; i < count; ++i) {
+    shards_.push_back(std::make_unique<Shard>());
+    shards_.back()->max_entries = std::max<uint64_t>(1, settings_.max_entries / count);
+    shards_.back()->max_bytes = std::max<uint64_t>(1, settings_.max_bytes / count);
+  }
+}
+
+PacketCache::~PacketCache() = default;
+
+size_t PacketCache::entry_overhead() { return sizeof(Entry); }
+
+PacketCache::Shard& PacketCache::shard_for(uint64_t hash) { return *shards_[(hash >> 32) % shards_.size()]; }
+
+CacheStatus PacketCache::peek(const CacheKey& key, int64_t now_ms) {
+  auto& shard = shard_for(key.hash);
+  std::lock_guard lock(shard.mutex);
+  Entry* e = shard.find(key);
+  if (!e) return CacheStatus::miss;
+  if (now_ms < e->expires_ms()) return CacheStatus::hit;
+  return now_ms <= e->expires_ms() + int64_t{settings_.stale_max} * 1000 ? CacheStatus::stale : CacheStatus::miss;
+}
+
+CacheLookup PacketCache::lookup(const CacheKey& key, dns::Bytes client_query, const dns::ParsedQuery& query,
+                                int64_t now_ms, bool allow_stale, std::vector<uint8_t>& out) {
+  CacheLookup result;
+  auto& shard = shard_for(key.hash);
+  {
+    std::lock_guard lock(shard.mutex);
+    Entry* e = shard.find(key);
+    if (!e) return result;
+    bool fresh = now_ms < e->expires_ms();
+    if (!fresh && (!allow_stale || now_ms > e->expires_ms() + int64_t{settings_.stale_max} * 1000)) return result;
+    result.status = fresh ? CacheStatus::hit : CacheStatus::stale;
+    out.assign(e->answer(), e->answer() + e->answer_size);
+    auto age_s = static_cast<uint32_t>((now_ms - e->stored_ms) / 1000);
+    for (size_t i = 0; i < e->ttl_count; ++i) {
+      uint8_t* field = out.data() + e->offsets()[i];
+      uint32_t ttl = std::min(std::clamp(dns::read_u32(field), settings_.min_ttl, settings_.max_ttl), e->ttl);
+      uint32_t served = fresh ? (ttl > age_s ? ttl - age_s : 0) : settings_.stale_ttl;
+      field[0] = static_cast<uint8_t>(served >> 24);
+      field[1] = static_cast<uint8_t>(served >> 16);
+      field[2] = static_cast<uint8_t>(served >> 8);
+      field[3] = static_cast<uint8_t>(served);
+    }
+    int64_t remaining_ms = e->expires_ms() - now_ms;
+    if (fresh && !e->prefetching && remaining_ms * 100 < int64_t{e->ttl} * 1000 * settings_.prefetch_percent) {
+      e->prefetching = true;
+      result.prefetch = true;
+    }
+    if (!fresh && e->opt_offset && e->opt_is_last) {
+      size_t rdlength_at = e->opt_offset + 1 + 8;  // root owner, type, class, ttl
+      dns::write_u16(out.data() + rdlength_at, static_cast<uint16_t>(dns::read_u16(out.data() + rdlength_at) + 6));
+      out.insert(out.end(), std::begin(ede_stale_option), std::end(ede_stale_option));
+    }
+    shard.touch(e);
+  }
+  dns::set_id(out, query.id);
+  std::memcpy(out.data() + dns::header_size, client_query.data() + dns::header_size, key.name.size());
+  return result;
+}
+
+void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms) {
+  auto analysis = analyze_answer(answer, settings_);
+  if (!analysis.cacheable) return;
+  Entry* fresh = Entry::create(key, answer, analysis, now_ms);
+  auto& shard = shard_for(key.hash);
+  std::lock_guard lock(shard.mutex);
+  if (Entry* old = shard.find(key)) shard.remove(old);
+  shard.insert(fresh);
+}
+
+void PacketCache::flush_all() {
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    while (shard->lru_head) shard->remove(shard->lru_head);
+  }
+}
+
+size_t PacketCache::flush_name(std::string_view name) {
+  size_t removed = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (Entry* e = shard->lru_head; e;) {
+      Entry* next = e->lru_next;
+      if (e->name() == name) {
+        shard->remove(e);
+        ++removed;
+      }
+      e = next;
+    }
+  }
+  return removed;
+}
+
+size_t PacketCache::flush_zone(std::string_view zone) {
+  size_t removed = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    for (Entry* e = shard->lru_head; e;) {
+      Entry* next = e->lru_next;
+      if (name_under(e->name(), zone)) {
+        shard->remove(e);
+        ++removed;
+      }
+      e = next;
+    }
+  }
+  return removed;
+}
+
+CacheStats PacketCache::stats() const {
+  CacheStats out;
+  for (const auto& shard : shards_) {
+    std::lock_guard lock(shard->mutex);
+    out.entries += shard->count;
+    out.bytes += shard->bytes;
+    out.evictions += shard->evictions;
+  }
+  return out;
+}
+
+}  // namespace diresolver

@@ -1,0 +1,300 @@
+// The packet cache, driven by an injected clock (milliseconds): what is kept
+// and for how long (RFC 2308 arithmetic included), TTL aging, serve-stale,
+// prefetch, LRU bounds, flushes, and a multi-threaded hammer (run under ASan).
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <thread>
+
+#include "cache/packet_cache.hpp"
+#include "dns/response.hpp"
+#include "packets.hpp"
+
+using namespace diresolver;
+
+namespace {
+
+struct Query {
+  std::vector<uint8_t> wire;
+  dns::ParsedQuery parsed;
+  // Computed on use: a key views the parsed name, so it must not outlive a copy of it.
+  CacheKey key() const { return make_cache_key(parsed); }
+};
+
+Query make(const std::string& name, ldns_rr_type type = LDNS_RR_TYPE_A, uint16_t id = 0x1111, int edns = 0,
+           bool do_bit = false) {
+  Query q;
+  q.wire = test::query_wire(name, type, id, edns, do_bit);
+  auto check = dns::check_query(q.wire);
+  REQUIRE(check.verdict == dns::QueryVerdict::ok);
+  q.parsed = check.query;
+  return q;
+}
+
+// An answer built with ldns from record strings ("name ttl IN TYPE data").
+std::vector<uint8_t> answer(const std::string& qname, ldns_rr_type qtype, ldns_pkt_rcode rcode,
+                            std::vector<std::string> answers, std::vector<std::string> authority = {},
+                            int edns = 0) {
+  ldns_pkt* pkt = test::new_query(qname, qtype, 7);
+  ldns_pkt_set_qr(pkt, true);
+  ldns_pkt_set_rcode(pkt, static_cast<uint8_t>(rcode));
+  auto push = [&](ldns_pkt_section section, const std::string& text) {
+    ldns_rr* rr = nullptr;
+    REQUIRE(ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
+    ldns_pkt_push_rr(pkt, section, rr);
+  };
+  for (const auto& a : answers) push(LDNS_SECTION_ANSWER, a);
+  for (const auto& a : authority) push(LDNS_SECTION_AUTHORITY, a);
+  if (edns) {
+    ldns_pkt_set_edns_udp_size(pkt, static_cast<uint16_t>(edns));
+    ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 0, ""));
+  }
+  return test::to_wire(pkt);
+}
+
+const std::string soa = "example. 3600 IN SOA ns.example. admin.example. 1 7200 900 1209600 ";
+
+std::vector<uint32_t> ttls_of(const std::vector<uint8_t>& wire) {
+  ldns_pkt* pkt = nullptr;
+  REQUIRE(ldns_wire2pkt(&pkt, wire.data(), wire.size()) == LDNS_STATUS_OK);
+  std::vector<uint32_t> out;
+  for (auto* list : {ldns_pkt_answer(pkt), ldns_pkt_authority(pkt)})
+    for (size_t i = 0; i < ldns_rr_list_rr_count(list); ++i) out.push_back(ldns_rr_ttl(ldns_rr_list_rr(list, i)));
+  ldns_pkt_free(pkt);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("positive answers live for the smallest answer/authority TTL, clamped") {
+  CacheSettings s;
+  auto a = answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                  {"www.example. 300 IN A 192.0.2.1", "www.example. 120 IN A 192.0.2.2"},
+                  {"example. 600 IN NS ns.example."});
+  auto r = analyze_answer(a, s);
+  CHECK(r.cacheable);
+  CHECK_FALSE(r.negative);
+  CHECK(r.ttl == 120);
+  CHECK(r.ttl_count == 3);
+  s.min_ttl = 200;
+  CHECK(analyze_answer(a, s).ttl == 200);
+  s.min_ttl = 0;
+  s.max_ttl = 60;
+  CHECK(analyze_answer(a, s).ttl == 60);
+}
+
+TEST_CASE("RFC 2308: negative answers live for min(SOA TTL, SOA MINIMUM), capped") {
+  CacheSettings s;
+  auto nx = answer("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {}, {soa + "300"});
+  auto r = analyze_answer(nx, s);
+  CHECK(r.cacheable);
+  CHECK(r.negative);
+  CHECK(r.ttl == 300);  // MINIMUM 300 < SOA TTL 3600
+  auto nodata = answer("www.example.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, {},
+                       {"example. 60 IN SOA ns.example. admin.example. 1 7200 900 1209600 900"});
+  CHECK(analyze_answer(nodata, s).ttl == 60);  // SOA TTL 60 < MINIMUM 900
+  s.max_negative_ttl = 30;
+  CHECK(analyze_answer(nx, s).ttl == 30);
+  auto no_soa = answer("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {});
+  CHECK_FALSE(analyze_answer(no_soa, s).cacheable);
+}
+
+TEST_CASE("SERVFAIL (unless servfail_ttl), REFUSED, FORMERR and truncated answers are not cached") {
+  CacheSettings s;
+  auto servfail = answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, {});
+  CHECK_FALSE(analyze_answer(servfail, s).cacheable);
+  s.servfail_ttl = 5;
+  CHECK(analyze_answer(servfail, s).ttl == 5);
+  CHECK_FALSE(analyze_answer(answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, {}), s).cacheable);
+  CHECK_FALSE(analyze_answer(answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_FORMERR, {}), s).cacheable);
+  auto tc = answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"x.example. 300 IN A 192.0.2.1"});
+  tc[2] |= 0x02;
+  CHECK_FALSE(analyze_answer(tc, s).cacheable);
+  auto zero = answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"x.example. 0 IN A 192.0.2.1"});
+  CHECK_FALSE(analyze_answer(zero, s).cacheable);
+}
+
+TEST_CASE("a hit carries the client's ID and question case, and TTLs age but never go below zero") {
+  PacketCache cache({});
+  auto q = make("www.example.");
+  cache.store(q.key(), answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}),
+              1'000'000);
+  auto client = make("WwW.ExAmple.", LDNS_RR_TYPE_A, 0xabcd);
+  CHECK(client.key().hash == q.key().hash);
+  std::vector<uint8_t> out;
+  auto hit = cache.lookup(client.key(), client.wire, client.parsed, 1'000'000 + 100'500, false, out);
+  CHECK(hit.status == CacheStatus::hit);
+  CHECK(dns::id_of(out) == 0xabcd);
+  CHECK(std::memcmp(out.data() + 12, client.wire.data() + 12, client.parsed.qname_size) == 0);
+  CHECK(ttls_of(out) == std::vector<uint32_t>{200});  // 300 - 100 s
+  CHECK(cache.lookup(client.key(), client.wire, client.parsed, 1'000'000 + 299'999, false, out).status ==
+        CacheStatus::hit);
+  CHECK(ttls_of(out) == std::vector<uint32_t>{1});
+  CHECK(cache.lookup(client.key(), client.wire, client.parsed, 1'000'000 + 300'000, false, out).status ==
+        CacheStatus::miss);
+}
+
+TEST_CASE("NXDOMAIN is served for its SOA-derived time") {
+  PacketCache cache({});
+  auto q = make("nope.example.");
+  cache.store(q.key(), answer("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {}, {soa + "120"}), 0);
+  std::vector<uint8_t> out;
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 119'000, false, out).status == CacheStatus::hit);
+  CHECK(dns::rcode_of(out) == dns::Rcode::nxdomain);
+  CHECK(ttls_of(out) == std::vector<uint32_t>{1});  // the SOA: min(3600, 120) - 119
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 120'000, false, out).status == CacheStatus::miss);
+}
+
+TEST_CASE("the key separates type, DO, CD, RD and EDNS presence") {
+  PacketCache cache({});
+  auto a = make("www.example.");
+  cache.store(a.key(), answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}), 0);
+  std::vector<uint8_t> out;
+  for (auto other : {make("www.example.", LDNS_RR_TYPE_AAAA), make("www.example.", LDNS_RR_TYPE_A, 1, 1232),
+                     make("www.example.", LDNS_RR_TYPE_A, 1, 1232, true)}) {
+    CHECK(cache.lookup(other.key(), other.wire, other.parsed, 1000, false, out).status == CacheStatus::miss);
+  }
+  auto no_rd = make("www.example.");
+  no_rd.wire[2] &= static_cast<uint8_t>(~0x01);
+  no_rd.parsed = dns::check_query(no_rd.wire).query;
+  CHECK(cache.lookup(no_rd.key(), no_rd.wire, no_rd.parsed, 1000, false, out).status == CacheStatus::miss);
+  auto cd = make("www.example.");
+  cd.wire[3] |= 0x10;
+  cd.parsed = dns::check_query(cd.wire).query;
+  CHECK(cache.lookup(cd.key(), cd.wire, cd.parsed, 1000, false, out).status == CacheStatus::miss);
+  CHECK(cache.lookup(a.key(), a.wire, a.parsed, 1000, false, out).status == CacheStatus::hit);
+}
+
+TEST_CASE("serve-stale: an expired entry within stale_max comes back with TTL 30 and EDE 3") {
+  CacheSettings s;
+  s.stale_max = 3600;
+  PacketCache cache(s);
+  auto q = make("www.example.", LDNS_RR_TYPE_A, 5, 1232);
+  cache.store(q.key(),
+              answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}, {}, 1232),
+              0);
+  std::vector<uint8_t> out;
+  CHECK(cache.peek(q.key(), 61'000) == CacheStatus::stale);
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 61'000, false, out).status == CacheStatus::miss);
+  REQUIRE(cache.lookup(q.key(), q.wire, q.parsed, 61'000, true, out).status == CacheStatus::stale);
+  CHECK(ttls_of(out) == std::vector<uint32_t>{30});
+  ldns_pkt* pkt = nullptr;
+  REQUIRE(ldns_wire2pkt(&pkt, out.data(), out.size()) == LDNS_STATUS_OK);
+  ldns_rdf* options = ldns_pkt_edns_data(pkt);
+  REQUIRE(options);
+  REQUIRE(ldns_rdf_size(options) == 6);
+  CHECK(dns::read_u16(ldns_rdf_data(options)) == 15);
+  CHECK(dns::read_u16(ldns_rdf_data(options) + 4) == 3);
+  ldns_pkt_free(pkt);
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 60'000 + 3'600'001, true, out).status == CacheStatus::miss);
+  // A fresh answer replaces the stale one.
+  cache.store(q.key(),
+              answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}, {}, 1232),
+              100'000);
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 100'000, false, out).status == CacheStatus::hit);
+}
+
+TEST_CASE("prefetch is asked for once, in the last 10 % of an entry's life") {
+  PacketCache cache({});
+  auto q = make("popular.example.");
+  cache.store(q.key(), answer("popular.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                            {"popular.example. 100 IN A 192.0.2.1"}), 0);
+  std::vector<uint8_t> out;
+  CHECK_FALSE(cache.lookup(q.key(), q.wire, q.parsed, 89'000, false, out).prefetch);
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 91'000, false, out).prefetch);
+  CHECK_FALSE(cache.lookup(q.key(), q.wire, q.parsed, 92'000, false, out).prefetch);
+}
+
+TEST_CASE("LRU eviction keeps the cache within max_entries; recently used entries survive") {
+  CacheSettings s;
+  s.shards = 1;
+  s.max_entries = 3;
+  PacketCache cache(s);
+  std::vector<Query> qs;
+  for (int i = 0; i < 4; ++i) qs.push_back(make("n" + std::to_string(i) + ".example."));
+  std::vector<uint8_t> out;
+  for (int i = 0; i < 3; ++i)
+    cache.store(qs[i].key(), test::answer_wire("n" + std::to_string(i) + ".example.", 7), 0);
+  CHECK(cache.lookup(qs[0].key(), qs[0].wire, qs[0].parsed, 1, false, out).status == CacheStatus::hit);  // n0 used
+  cache.store(qs[3].key(), test::answer_wire("n3.example.", 7), 2);
+  CHECK(cache.stats().entries == 3);
+  CHECK(cache.stats().evictions == 1);
+  CHECK(cache.peek(qs[1].key(), 3) == CacheStatus::miss);  // the least recently used went
+  CHECK(cache.peek(qs[0].key(), 3) == CacheStatus::hit);
+  CHECK(cache.peek(qs[3].key(), 3) == CacheStatus::hit);
+}
+
+TEST_CASE("max_bytes bounds the cache too, and small entries stay under 250 bytes each") {
+  CacheSettings s;
+  s.shards = 1;
+  PacketCache cache(s);
+  for (int i = 0; i < 1000; ++i) {
+    auto name = "q" + std::to_string(i) + ".acme.amer.wxc-di.webex.com.";
+    cache.store(make(name).key(), test::answer_wire(name, 7), 0);
+  }
+  auto stats = cache.stats();
+  CHECK(stats.entries == 1000);
+  CHECK(stats.bytes / stats.entries < 250);
+  s.max_bytes = 20 * 1000;
+  PacketCache small(s);
+  for (int i = 0; i < 1000; ++i) {
+    auto name = "q" + std::to_string(i) + ".acme.amer.wxc-di.webex.com.";
+    small.store(make(name).key(), test::answer_wire(name, 7), 0);
+  }
+  CHECK(small.stats().bytes <= 20 * 1000);
+  CHECK(small.stats().evictions > 0);
+}
+
+TEST_CASE("flush all, one name (every type), or a whole zone") {
+  PacketCache cache({});
+  std::vector<uint8_t> out;
+  auto store = [&](const std::string& name, ldns_rr_type type) {
+    auto q = make(name, type);
+    cache.store(q.key(), answer(name, type, LDNS_RCODE_NOERROR, {name + " 300 IN A 192.0.2.1"}), 0);
+  };
+  store("a.acme.example.", LDNS_RR_TYPE_A);
+  store("a.acme.example.", LDNS_RR_TYPE_TXT);
+  store("b.acme.example.", LDNS_RR_TYPE_A);
+  store("badacme.example.", LDNS_RR_TYPE_A);
+  store("other.example.", LDNS_RR_TYPE_A);
+  CHECK(cache.stats().entries == 5);
+  CHECK(cache.flush_name(make("A.acme.example.").key().name) == 2);
+  CHECK(cache.flush_zone(make("acme.example.").key().name) == 1);  // b.acme, not badacme
+  CHECK(cache.peek(make("badacme.example.").key(), 0) == CacheStatus::hit);
+  cache.flush_all();
+  CHECK(cache.stats().entries == 0);
+  CHECK(cache.stats().bytes == 0);
+}
+
+TEST_CASE("many threads storing and looking up at once") {
+  CacheSettings s;
+  s.max_entries = 500;
+  PacketCache cache(s);
+  std::vector<Query> qs;
+  std::vector<std::vector<uint8_t>> answers;
+  for (int i = 0; i < 200; ++i) {
+    auto name = "h" + std::to_string(i) + ".example.";
+    qs.push_back(make(name));
+    answers.push_back(test::answer_wire(name, 7));
+  }
+  std::atomic<uint64_t> hits{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<uint8_t> out;
+      out.reserve(65536);
+      for (int n = 0; n < 20000; ++n) {
+        size_t i = static_cast<size_t>((n * 7 + t) % 200);
+        if (n % 3 == 0) cache.store(qs[i].key(), answers[i], n);
+        if (cache.lookup(qs[i].key(), qs[i].wire, qs[i].parsed, n, true, out).status == CacheStatus::hit) {
+          ++hits;
+          CHECK(dns::id_of(out) == qs[i].parsed.id);
+        }
+        if (n % 5000 == 0) cache.flush_name(qs[i].key().name);
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  CHECK(hits.load() > 0);
+  CHECK(cache.stats().entries <= 200);
+}
