@@ -201,7 +201,11 @@ CacheLookup PacketCache::lookup(const CacheKey& key, dns::Bytes client_query, co
     Entry* e = shard.find(key);
     if (!e) return result;
     bool fresh = now_ms < e->expires_ms();
-    if (!fresh && (!allow_stale || now_ms > e->expires_ms() + int64_t{settings_.stale_max} * 1000)) return result;
+    if (!fresh && now_ms > e->expires_ms() + int64_t{settings_.stale_max} * 1000) return result;
+    if (!fresh && !allow_stale) {
+      result.status = CacheStatus::expired;
+      return result;
+    }
     result.status = fresh ? CacheStatus::hit : CacheStatus::stale;
     out.assign(e->answer(), e->answer() + e->answer_size);
     auto age_s = static_cast<uint32_t>((now_ms - e->stored_ms) / 1000);

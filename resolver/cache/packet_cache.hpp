@@ -22,7 +22,8 @@
 
 namespace diresolver {
 
-enum class CacheStatus { miss, hit, stale };
+// expired: an entry exists that could be served stale, but the caller did not ask for it.
+enum class CacheStatus { miss, hit, stale, expired };
 
 struct CacheLookup {
   CacheStatus status = CacheStatus::miss;

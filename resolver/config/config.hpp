@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cache/answer_analysis.hpp"
 #include "net/address.hpp"
 
 namespace diresolver {
@@ -97,6 +98,7 @@ struct Config {
   std::vector<Prefix> acl;
   UpstreamSettings upstream;
   HealthConfig health;
+  CacheSettings cache;
   AdminSettings admin;
   std::vector<ZoneSpec> zones;  // DI zones, then [[forward]] zones, then "." if [default]
 };

@@ -113,6 +113,28 @@ HealthConfig read_health_config(const TomlTable& top) {
   return out;
 }
 
+CacheSettings read_cache_settings(const TomlTable& top) {
+  CacheSettings out;
+  auto table = top.table("cache");
+  if (!table) return out;
+  table->check_keys({"enabled", "max_entries", "max_bytes", "min_ttl", "max_ttl", "max_negative_ttl",
+                     "servfail_ttl", "stale_ttl", "stale_max", "stale_after_ms", "prefetch_percent"});
+  constexpr int64_t week = 7 * 86'400;
+  out.enabled = table->boolean("enabled").value_or(out.enabled);
+  out.max_entries = table->integer_or("max_entries", out.max_entries, 1, int64_t{1} << 32);
+  out.max_bytes = table->integer_or("max_bytes", out.max_bytes, 4096, int64_t{1} << 40);
+  out.min_ttl = table->integer_or("min_ttl", out.min_ttl, 0, week);
+  out.max_ttl = table->integer_or("max_ttl", out.max_ttl, 1, week);
+  out.max_negative_ttl = table->integer_or("max_negative_ttl", out.max_negative_ttl, 0, week);
+  out.servfail_ttl = table->integer_or("servfail_ttl", out.servfail_ttl, 0, 300);  // RFC 2308 §7.1: 5 min at most
+  out.stale_ttl = table->integer_or("stale_ttl", out.stale_ttl, 1, 3600);
+  out.stale_max = table->integer_or("stale_max", out.stale_max, 0, 30 * 86'400);
+  out.stale_after_ms = table->integer_or("stale_after_ms", out.stale_after_ms, 0, 30'000);
+  out.prefetch_percent = table->integer_or("prefetch_percent", out.prefetch_percent, 0, 90);
+  check_order(*table, "min_ttl", out.min_ttl, "max_ttl", out.max_ttl);
+  return out;
+}
+
 AdminSettings read_admin_settings(const TomlTable& top) {
   AdminSettings out;
   std::string listen = "127.0.0.1:" + std::to_string(AdminSettings::default_port);

@@ -104,11 +104,47 @@ MetricFamily query_family(const CounterSources& sources) {
   return f;
 }
 
+uint64_t sum_worker(const CounterSources& sources, Counter WorkerCounters::*field) {
+  uint64_t total = 0;
+  for (const auto* w : sources.traffic) total += (w->*field).get();
+  return total;
+}
+
+std::vector<MetricFamily> cache_families(const CounterSources& sources, const PacketCache& cache) {
+  auto stats = cache.stats();
+  auto counter = [&](const char* name, const char* help, double value) {
+    auto f = family(name, help, MetricType::Counter);
+    add(f, {}, value);
+    return f;
+  };
+  auto gauge = [&](const char* name, const char* help, double value) {
+    auto f = family(name, help, MetricType::Gauge);
+    add(f, {}, value);
+    return f;
+  };
+  return {
+      counter("diresolver_cache_hits_total", "Answers served fresh from the cache",
+              double(sum_worker(sources, &WorkerCounters::cache_hits))),
+      counter("diresolver_cache_misses_total", "Queries the cache could not answer",
+              double(sum_worker(sources, &WorkerCounters::cache_misses))),
+      counter("diresolver_cache_stale_served_total", "Expired answers served (RFC 8767)",
+              double(sum_worker(sources, &WorkerCounters::cache_stale_served))),
+      counter("diresolver_cache_prefetches_total", "Background refreshes of cached entries",
+              double(sum_worker(sources, &WorkerCounters::cache_prefetches))),
+      counter("diresolver_cache_evictions_total", "Entries evicted to stay within the size bounds",
+              double(stats.evictions)),
+      gauge("diresolver_cache_entries", "Entries in the cache", double(stats.entries)),
+      gauge("diresolver_cache_bytes", "Bytes held by cache entries", double(stats.bytes)),
+  };
+}
+
 }  // namespace
 
 std::vector<MetricFamily> MetricsCollector::Collect() const {
   auto families = upstream_families(runtime_, sources_);
   families.push_back(query_family(sources_));
+  if (cache_)
+    for (auto& f : cache_families(sources_, *cache_)) families.push_back(std::move(f));
   return families;
 }
 

@@ -7,6 +7,7 @@
 
 #include <prometheus/collectable.h>
 
+#include "cache/packet_cache.hpp"
 #include "metrics/upstream_view.hpp"
 #include "server/runtime.hpp"
 
@@ -14,12 +15,15 @@ namespace diresolver {
 
 class MetricsCollector : public prometheus::Collectable {
  public:
-  MetricsCollector(const Runtime& runtime, CounterSources sources) : runtime_(runtime), sources_(std::move(sources)) {}
+  // `cache` may be null (caching disabled).
+  MetricsCollector(const Runtime& runtime, CounterSources sources, const PacketCache* cache)
+      : runtime_(runtime), sources_(std::move(sources)), cache_(cache) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   const Runtime& runtime_;
   CounterSources sources_;
+  const PacketCache* cache_;
 };
 
 }  // namespace diresolver

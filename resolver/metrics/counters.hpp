@@ -47,7 +47,11 @@ class Counter {
   X(send_failures)       /* answers that could not be sent to the client */         \
   X(hedges)              /* extra attempts sent because the first was slow */     \
   X(late_answers)        /* valid upstream answers that came after the winner */ \
-  X(upstream_tcp_connects) /* TCP connections opened to upstreams */
+  X(upstream_tcp_connects) /* TCP connections opened to upstreams */           \
+  X(cache_hits)          /* answers served fresh from the cache */                \
+  X(cache_misses)        /* queries the cache could not answer */                 \
+  X(cache_stale_served)  /* expired answers served (RFC 8767) */                   \
+  X(cache_prefetches)    /* background refreshes of popular entries */
 
 // Upstream RTT histogram buckets, in seconds: loopback labs to intercontinental paths.
 inline constexpr std::array<double, 12> rtt_bucket_bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,14 @@ class CivetServer;
 
 namespace diresolver {
 
+enum class HttpMethod { get, post };
+
+struct HttpRequest {
+  std::string query_string;
+  // The URL-decoded value of one query parameter, or nullopt.
+  std::optional<std::string> param(const std::string& name) const;
+};
+
 struct HttpReply {
   int status = 200;
   std::string content_type = "text/plain; charset=utf-8";
@@ -26,14 +35,14 @@ struct HttpReply {
 
 class HttpServer {
  public:
-  using Page = std::function<HttpReply()>;
+  using Page = std::function<HttpReply(const HttpRequest&)>;
 
   explicit HttpServer(const SockAddr& listen);  // throws std::runtime_error naming the address
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  void add_page(const std::string& path, Page page);
+  void add_page(const std::string& path, Page page, HttpMethod method = HttpMethod::get);
   void close();
 
  private:

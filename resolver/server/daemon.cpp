@@ -9,6 +9,7 @@
 
 #include "metrics/collector.hpp"
 #include "metrics/http_server.hpp"
+#include "metrics/cache_admin.hpp"
 #include "metrics/status.hpp"
 #include "server/worker.hpp"
 #include "upstream/prober.hpp"
@@ -39,6 +40,7 @@ WorkerSockets bind_sockets(const ServerSettings& server) {
 class Daemon {
  public:
   explicit Daemon(Config config) : runtime_(std::move(config)), probe_counters_(runtime_.server_count) {
+    if (runtime_.config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_.config.cache);
     uv_loop_init(&control_);
   }
   ~Daemon() {
@@ -69,7 +71,7 @@ class Daemon {
   void start_workers() {
     unsigned count = worker_count(runtime_.config.server);
     for (unsigned i = 0; i < count; ++i)
-      workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(runtime_.config.server)));
+      workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(runtime_.config.server), cache_.get()));
     for (const auto& address : runtime_.config.server.listen)
       log::info("listening on ", address.to_string(), " udp+tcp");
     for (auto& worker : workers_) worker->start();
@@ -85,16 +87,19 @@ class Daemon {
     const auto& listen = runtime_.config.admin.listen;
     if (!listen) return;
     http_ = std::make_unique<HttpServer>(*listen);
-    auto collector = std::make_shared<MetricsCollector>(runtime_, counter_sources());
-    http_->add_page("/metrics", [collector] {
+    auto collector = std::make_shared<MetricsCollector>(runtime_, counter_sources(), cache_.get());
+    http_->add_page("/metrics", [collector](const HttpRequest&) {
       std::ostringstream out;
       prometheus::TextSerializer().Serialize(out, collector->Collect());
       return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", out.str()};
     });
-    http_->add_page("/status", [this, sources = counter_sources()] {
+    http_->add_page("/status", [this, sources = counter_sources()](const HttpRequest&) {
       return HttpReply{200, "application/json", status_json(runtime_, sources)};
     });
-    log::info("admin HTTP on ", listen->to_string(), " (/metrics, /status)");
+    if (cache_) http_->add_page("/cache/flush", [cache = cache_.get()](const HttpRequest& request) {
+      return flush_cache(*cache, request);
+    }, HttpMethod::post);
+    log::info("admin HTTP on ", listen->to_string(), " (/metrics, /status, /cache/flush)");
   }
 
   void watch_signals() {
@@ -132,6 +137,7 @@ class Daemon {
   Runtime runtime_;
   uv_loop_t control_{};
   WorkerCounters probe_counters_;
+  std::unique_ptr<PacketCache> cache_;  // shared by all workers; null when disabled
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Prober> prober_;
   std::unique_ptr<HttpServer> http_;

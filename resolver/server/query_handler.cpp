@@ -6,6 +6,16 @@
 
 namespace diresolver {
 
+QueryHandler::QueryHandler(const Runtime& runtime, Forwarder& forwarder, PacketCache* cache,
+                           WorkerCounters& counters)
+    : runtime_(runtime), forwarder_(forwarder), cache_(cache), counters_(counters) {
+  cached_.reserve(65536 + 64);
+  if (cache_)
+    forwarder_.set_answer_sink([cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer) {
+      cache->store(make_cache_key(query), answer, monotonic_ms());
+    });
+}
+
 void QueryHandler::handle(dns::Bytes packet, const Client& client) {
   (client.tcp ? counters_.queries_tcp : counters_.queries_udp).inc();
   auto check = dns::check_query(packet);
@@ -14,10 +24,10 @@ void QueryHandler::handle(dns::Bytes packet, const Client& client) {
   if (refused_by_acl(packet, query, client)) return;
   const Route* route = route_or_refuse(packet, query, client);
   if (!route) return;
-  forwarder_.forward(packet, query, runtime_.sets[route->set_index],
-                     [this, client, query](ForwardOutcome&& outcome) {
-                       relay(client, query, std::move(outcome));
-                     });
+  const auto& set = runtime_.sets[route->set_index];
+  auto cached = answer_from_cache(packet, query, set, client);
+  if (cached == CacheStatus::hit || cached == CacheStatus::stale) return;
+  forward(packet, query, set, client, cached == CacheStatus::expired);
 }
 
 bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check,
@@ -58,11 +68,74 @@ const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQ
   return nullptr;
 }
 
+// hit: answered. stale: answered from an expired entry because every server of
+// the set is down (refreshed in the background). expired: a stale answer is on
+// hand if the upstreams are slow. miss: nothing.
+CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::ParsedQuery& query,
+                                            const UpstreamSet& set, const Client& client) {
+  if (!cache_) return CacheStatus::miss;
+  auto found = cache_->lookup(make_cache_key(query), packet, query, monotonic_ms(), set.all_down(), cached_);
+  switch (found.status) {
+    case CacheStatus::hit:
+      counters_.cache_hits.inc();
+      if (found.prefetch) refresh(packet, query, set);
+      send(client, query, cached_);
+      break;
+    case CacheStatus::stale:
+      counters_.cache_stale_served.inc();
+      send(client, query, cached_);
+      refresh(packet, query, set);
+      break;
+    case CacheStatus::miss:
+    case CacheStatus::expired:
+      counters_.cache_misses.inc();
+      break;
+  }
+  return found.status;
+}
+
+void QueryHandler::forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
+                           const Client& client, bool stale_available) {
+  ForwardOptions options;
+  if (stale_available) {
+    options.slow_after_ms = cache_->settings().stale_after_ms;
+    options.on_slow = [this, client, query, copy = std::vector<uint8_t>(packet.begin(), packet.end())] {
+      return serve_stale(copy, query, client);
+    };
+  }
+  forwarder_.forward(
+      packet, query, set,
+      [this, client, query](ForwardOutcome&& outcome) { relay(client, query, std::move(outcome)); },
+      std::move(options));
+}
+
+// Prefetch or stale refresh: ask upstream with nobody waiting; the answer lands in the cache.
+void QueryHandler::refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set) {
+  counters_.cache_prefetches.inc();
+  forwarder_.forward(packet, query, set, nullptr);
+}
+
+bool QueryHandler::serve_stale(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {
+  if (!cache_) return false;
+  auto found = cache_->lookup(make_cache_key(query), packet, query, monotonic_ms(), true, cached_);
+  if (found.status != CacheStatus::stale && found.status != CacheStatus::hit) return false;
+  (found.status == CacheStatus::stale ? counters_.cache_stale_served : counters_.cache_hits).inc();
+  send(client, query, cached_);
+  return true;
+}
+
 void QueryHandler::relay(const Client& client, const dns::ParsedQuery& query, ForwardOutcome&& outcome) {
-  if (outcome.ok) {
+  if (outcome.status == ForwardStatus::answered) {
     counters_.answered.inc();
     dns::set_id(outcome.answer, query.id);
-    return send(client, query, std::move(outcome.answer));
+    return send(client, query, outcome.answer);
+  }
+  // RFC 8767: when the upstreams cannot answer, an expired answer beats none.
+  if (serve_stale(outcome.query_packet, query, client)) return;
+  if (!outcome.answer.empty()) {  // every server said SERVFAIL or REFUSED: pass on what they said
+    counters_.answered.inc();
+    dns::set_id(outcome.answer, query.id);
+    return send(client, query, outcome.answer);
   }
   counters_.servfail.inc();
   // RFC 8914: 22 when nobody answered in time, 23 when the network said no.
@@ -71,11 +144,12 @@ void QueryHandler::relay(const Client& client, const dns::ParsedQuery& query, Fo
   send(client, query, dns::make_reply(outcome.query_packet, query, dns::Rcode::servfail, ede));
 }
 
-void QueryHandler::send(const Client& client, const dns::ParsedQuery& query, std::vector<uint8_t>&& answer) {
+void QueryHandler::send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer) {
   if (client.tcp) return client.tcp->send(answer);
   if (answer.size() > query.max_udp_answer()) {
     counters_.truncated_to_client.inc();
-    answer = dns::make_truncated(answer, query);
+    auto cut = dns::make_truncated(answer, query);
+    return client.udp->send(client.address, cut);
   }
   client.udp->send(client.address, answer);
 }

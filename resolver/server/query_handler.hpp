@@ -1,8 +1,10 @@
 // One client query's path through a worker, as a few named steps:
-//   check the packet → ACL → route → forward → relay the answer (or SERVFAIL).
+//   check the packet → ACL → route → cache → forward → relay the answer
+//   (or serve stale, or SERVFAIL).
 // Each step either answers the client itself or hands on; nothing here blocks.
 #pragma once
 
+#include "cache/packet_cache.hpp"
 #include "dns/query.hpp"
 #include "metrics/counters.hpp"
 #include "server/client.hpp"
@@ -13,8 +15,8 @@ namespace diresolver {
 
 class QueryHandler {
  public:
-  QueryHandler(const Runtime& runtime, Forwarder& forwarder, WorkerCounters& counters)
-      : runtime_(runtime), forwarder_(forwarder), counters_(counters) {}
+  // `cache` may be null (caching disabled).
+  QueryHandler(const Runtime& runtime, Forwarder& forwarder, PacketCache* cache, WorkerCounters& counters);
 
   void handle(dns::Bytes packet, const Client& client);
 
@@ -22,12 +24,20 @@ class QueryHandler {
   bool rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
   bool refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   const Route* route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
+  CacheStatus answer_from_cache(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
+                                const Client& client);
+  void forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, const Client& client,
+               bool stale_available);
+  void refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set);
+  bool serve_stale(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   void relay(const Client& client, const dns::ParsedQuery& query, ForwardOutcome&& outcome);
-  void send(const Client& client, const dns::ParsedQuery& query, std::vector<uint8_t>&& answer);
+  void send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer);
 
   const Runtime& runtime_;
   Forwarder& forwarder_;
+  PacketCache* cache_;
   WorkerCounters& counters_;
+  std::vector<uint8_t> cached_;  // a cache hit is copied here: reused, never reallocated
 };
 
 }  // namespace diresolver

@@ -4,10 +4,10 @@
 
 namespace diresolver {
 
-Worker::Worker(const Runtime& runtime, WorkerSockets sockets) : counters_(runtime.server_count) {
+Worker::Worker(const Runtime& runtime, WorkerSockets sockets, PacketCache* cache) : counters_(runtime.server_count) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   forwarder_ = std::make_unique<Forwarder>(&loop_, runtime.config.upstream, counters_);
-  handler_ = std::make_unique<QueryHandler>(runtime, *forwarder_, counters_);
+  handler_ = std::make_unique<QueryHandler>(runtime, *forwarder_, cache, counters_);
   for (auto& fd : sockets.udp)
     udp_.push_back(std::make_unique<UdpListener>(&loop_, std::move(fd), *handler_, counters_));
   const auto& server = runtime.config.server;

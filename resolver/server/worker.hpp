@@ -32,7 +32,7 @@ struct WorkerSockets {
 
 class Worker {
  public:
-  Worker(const Runtime& runtime, WorkerSockets sockets);
+  Worker(const Runtime& runtime, WorkerSockets sockets, PacketCache* cache);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;

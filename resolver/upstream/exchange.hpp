@@ -15,6 +15,7 @@
 #include "dns/query.hpp"
 #include "metrics/counters.hpp"
 #include "upstream/error.hpp"
+#include "upstream/query_id.hpp"
 #include "upstream/upstream.hpp"
 
 namespace diresolver {
@@ -35,6 +36,7 @@ struct ExchangeRequest {
   uint32_t timeout_ms;
   WorkerCounters* counters;
   std::vector<uint8_t>* scratch;   // the worker's receive buffer: reads are sequential per loop
+  QueryIdSource* ids;              // for a fresh ID when one clashes on a shared TCP connection
 };
 
 class Exchange {

@@ -5,15 +5,15 @@ namespace diresolver {
 Forwarder::Forwarder(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
     : counters_(counters), scratch_(65536), tcp_(loop, settings.tcp_idle_timeout_ms, counters, scratch_),
       dead_exchanges_(loop), dead_transactions_(loop),
-      context_{loop, settings, counters, ids_, scratch_, tcp_, dead_exchanges_} {}
+      context_{loop, settings, counters, ids_, scratch_, tcp_, dead_exchanges_, nullptr} {}
 
 Forwarder::~Forwarder() { cancel_all(); }
 
 void Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
-                        ForwardDone done) {
+                        ForwardDone done, ForwardOptions options) {
   auto order = set.order_for_query(monotonic_ms(), rotation_++);
   auto transaction = std::make_unique<Transaction>(context_, packet, query, set, order, std::move(done),
-                                                   [this](Transaction* t) { ended(t); });
+                                                   std::move(options), [this](Transaction* t) { ended(t); });
   auto* raw = transaction.get();
   live_.emplace(raw, std::move(transaction));
   raw->start();

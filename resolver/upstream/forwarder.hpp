@@ -19,8 +19,12 @@ class Forwarder {
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;
 
-  // `packet` is the client's query; `query` its parsed form. `done` is called once.
-  void forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ForwardDone done);
+  // `packet` is the client's query; `query` its parsed form. `done` is called
+  // once, unless it is empty (a background refresh) or on_slow answered first.
+  void forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ForwardDone done,
+               ForwardOptions options = {});
+  // Where every transaction's first valid answer goes (the cache).
+  void set_answer_sink(AnswerSink sink) { context_.sink = std::move(sink); }
   // Shutdown: drops every query in flight without calling its callback.
   void cancel_all();
   size_t in_flight() const { return live_.size(); }

@@ -34,7 +34,7 @@ class Prober::Target {
   void send() {
     dns::set_id(packet_, prober_.ids_.next());
     ExchangeRequest request{prober_.loop_,     &server_, packet_, &parsed_, prober_.timeout_ms_,
-                            &prober_.counters_, &prober_.scratch_};
+                            &prober_.counters_, &prober_.scratch_, &prober_.ids_};
     sent_ns_ = uv_hrtime();
     exchange_ = std::make_unique<UdpExchange>(request, [this](ExchangeResult&& r) { on_result(std::move(r)); });
     if (!exchange_->start()) {

@@ -5,7 +5,7 @@
 namespace diresolver {
 
 TcpExchange::TcpExchange(const ExchangeRequest& request, TcpPool& pool, ExchangeDone done)
-    : request_(request), pool_(pool), id_(dns::id_of(request.packet)), done_(std::move(done)) {}
+    : request_(request), pool_(pool), done_(std::move(done)), packet_(request.packet.begin(), request.packet.end()) {}
 
 TcpExchange::~TcpExchange() {
   if (waiting_) pool_.cancel(*request_.server, id_, this);
@@ -14,10 +14,21 @@ TcpExchange::~TcpExchange() {
 bool TcpExchange::start() {
   if (uv_timer_init(request_.loop, timer_.get()) != 0) return false;
   timer_.adopt(this);
-  if (!pool_.submit(*request_.server, request_.packet, this)) return false;
-  waiting_ = true;
+  if (!submit()) return false;
   uv_timer_start(timer_.get(), on_timeout, request_.timeout_ms, 0);
   return true;
+}
+
+bool TcpExchange::submit() {
+  // A few draws make a clash vanishingly unlikely even with thousands in flight.
+  for (int draw = 0; draw < 8; ++draw) {
+    if (draw > 0) dns::set_id(packet_, request_.ids->next());
+    id_ = dns::id_of(packet_);
+    auto result = pool_.submit(*request_.server, packet_, this);
+    if (result == SubmitResult::sent) return waiting_ = true;
+    if (result == SubmitResult::unavailable) return false;
+  }
+  return false;
 }
 
 bool TcpExchange::on_answer(dns::Bytes message) {
@@ -38,6 +49,10 @@ bool TcpExchange::on_answer(dns::Bytes message) {
 
 void TcpExchange::on_connection_failed() {
   waiting_ = false;
+  if (!resent_) {
+    resent_ = true;
+    if (submit()) return;
+  }
   request_.counters->upstream_network.inc();
   finish({false, UpstreamError::network, {}});
 }

@@ -47,14 +47,14 @@ void UpstreamConnection::connected() {
   for (const auto& packet : unsent) write(packet);
 }
 
-bool UpstreamConnection::submit(dns::Bytes packet, PendingAnswer* waiter) {
-  if (closed_) return false;
+SubmitResult UpstreamConnection::submit(dns::Bytes packet, PendingAnswer* waiter) {
+  if (closed_) return SubmitResult::unavailable;
   auto [it, inserted] = pending_.emplace(dns::id_of(packet), waiter);
-  if (!inserted) return false;
+  if (!inserted) return SubmitResult::id_in_use;
   if (connected_) write(packet);
   else unsent_.emplace_back(packet.begin(), packet.end());
   update_idle_timer();
-  return true;
+  return SubmitResult::sent;
 }
 
 void UpstreamConnection::write(dns::Bytes packet) {
@@ -139,15 +139,15 @@ TcpPool::TcpPool(uv_loop_t* loop, uint32_t idle_ms, WorkerCounters& counters, st
 
 TcpPool::~TcpPool() { close_all(); }
 
-bool TcpPool::submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter) {
+SubmitResult TcpPool::submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter) {
   auto& slot = slots_[server.id()];
   if (!slot.connection) {
-    if (monotonic_ms() < slot.retry_at_ms) return false;
+    if (monotonic_ms() < slot.retry_at_ms) return SubmitResult::unavailable;
     slot.connection = std::make_unique<UpstreamConnection>(*this, server);
     if (!slot.connection->open()) {
       connect_failed(server);
       slot.connection->close();
-      return false;
+      return SubmitResult::unavailable;
     }
   }
   return slot.connection->submit(packet, waiter);

@@ -35,6 +35,8 @@ class PendingAnswer {
 
 class TcpPool;
 
+enum class SubmitResult { sent, id_in_use, unavailable };
+
 class UpstreamConnection {
  public:
   UpstreamConnection(TcpPool& pool, const Upstream& server);
@@ -42,7 +44,7 @@ class UpstreamConnection {
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
   bool open();
-  bool submit(dns::Bytes packet, PendingAnswer* waiter);
+  SubmitResult submit(dns::Bytes packet, PendingAnswer* waiter);
   void cancel(uint16_t id, PendingAnswer* waiter);
   void close();  // fails everything pending
 
@@ -75,8 +77,9 @@ class TcpPool {
   TcpPool(const TcpPool&) = delete;
   TcpPool& operator=(const TcpPool&) = delete;
 
-  // false: the server is in connect backoff, or the ID is already waiting on this connection.
-  bool submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter);
+  // unavailable: the server is in connect backoff (or the socket failed);
+  // id_in_use: pick another ID, this one already waits on the connection.
+  SubmitResult submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter);
   void cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter);
   void close_all();
 

@@ -16,12 +16,14 @@ uint32_t clamp_ms(uint64_t value_ms, uint32_t low, uint32_t high) {
 }  // namespace
 
 Transaction::Transaction(ForwardContext& context, dns::Bytes packet, const dns::ParsedQuery& query,
-                         const UpstreamSet& set, ServerOrder order, ForwardDone done, Ended ended)
+                         const UpstreamSet& set, ServerOrder order, ForwardDone done, ForwardOptions options,
+                         Ended ended)
     : context_(context), packet_(packet.begin(), packet.end()), query_(query), set_(set), order_(order),
-      done_(std::move(done)), ended_(std::move(ended)) {
+      done_(std::move(done)), options_(std::move(options)), ended_(std::move(ended)) {
   attempts_.reserve(2 * order_.size());  // each server over UDP, and maybe TCP after TC=1
   if (uv_timer_init(context_.loop, hedge_timer_.get()) == 0) hedge_timer_.adopt(this);
   if (uv_timer_init(context_.loop, deadline_timer_.get()) == 0) deadline_timer_.adopt(this);
+  if (uv_timer_init(context_.loop, slow_timer_.get()) == 0) slow_timer_.adopt(this);
 }
 
 Transaction::~Transaction() {
@@ -31,6 +33,8 @@ Transaction::~Transaction() {
 
 void Transaction::start() {
   uv_timer_start(deadline_timer_.get(), on_deadline, context_.settings.deadline_ms, 0);
+  if (options_.on_slow && options_.slow_after_ms > 0)
+    uv_timer_start(slow_timer_.get(), on_slow, options_.slow_after_ms, 0);
   move_on();
 }
 
@@ -57,12 +61,12 @@ bool Transaction::launch_next(bool hedge) {
   return false;
 }
 
-bool Transaction::launch(size_t server_index, Transport transport, bool hedge) {
+bool Transaction::launch(size_t server_index, Transport transport, bool hedge, bool count_hedge) {
   Upstream& server = set_.server(server_index);
   auto& counters = context_.counters.servers[server.id()];
   dns::set_id(packet_, context_.ids.next());
-  ExchangeRequest request{context_.loop,      &server, packet_, &query_, attempt_timeout_ms(server),
-                          &context_.counters, &context_.scratch};
+  ExchangeRequest request{context_.loop,      &server,           packet_,       &query_, attempt_timeout_ms(server),
+                          &context_.counters, &context_.scratch, &context_.ids};
   size_t index = attempts_.size();
   auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
   std::unique_ptr<Exchange> exchange;
@@ -71,7 +75,7 @@ bool Transaction::launch(size_t server_index, Transport transport, bool hedge) {
   else
     exchange = std::make_unique<TcpExchange>(request, context_.tcp, done);
   (transport == Transport::udp ? counters.queries_udp : counters.queries_tcp).inc();
-  if (hedge) {
+  if (hedge && count_hedge) {
     counters.hedges_sent.inc();
     context_.counters.hedges.inc();
   }
@@ -95,8 +99,12 @@ void Transaction::on_result(size_t index, ExchangeResult&& result) {
     move_on();
   } else if (attempt.transport == Transport::udp && dns::is_truncated(result.answer)) {
     // Too big for UDP: the same server over TCP, which is no failure of its own.
+    // It has answered, so no hedge: the TCP retry carries the attempt's role on.
     context_.counters.tcp_retries.inc();
-    if (!delivered_ && !launch(attempt.server, Transport::tcp, false)) move_on();
+    uv_timer_stop(hedge_timer_.get());
+    size_t server = attempt.server;
+    bool hedge = attempt.hedge;
+    if (!delivered_ && !launch(server, Transport::tcp, hedge, false)) move_on();
   } else {
     on_answer(attempt, std::move(result.answer));
   }
@@ -116,13 +124,17 @@ void Transaction::on_answer(const Attempt& attempt, std::vector<uint8_t>&& answe
   counters.answers.inc();
   counters.observe_rtt(rtt_us);
   server.report_success(ResultSource::traffic, rtt_us, monotonic_ms());
+  if (!sunk_ && context_.sink) {
+    sunk_ = true;
+    context_.sink(query_, answer);
+  }
   if (delivered_) {
     counters.late_answers.inc();
     context_.counters.late_answers.inc();
     return;
   }
   if (attempt.hedge) counters.hedges_won.inc();
-  deliver({true, std::move(answer), UpstreamError::timeout, packet_});
+  deliver({ForwardStatus::answered, std::move(answer), UpstreamError::timeout, packet_});
 }
 
 void Transaction::on_failure(const Attempt& attempt, UpstreamError error) {
@@ -138,14 +150,12 @@ void Transaction::move_on() {
   if (!launch_next(false) && in_flight_ == 0) give_up();
 }
 
-void Transaction::give_up() {
-  if (fallback_answer_.empty()) return deliver({false, {}, last_error_, packet_});
-  deliver({true, std::move(fallback_answer_), last_error_, packet_});
-}
+void Transaction::give_up() { deliver({ForwardStatus::all_failed, std::move(fallback_answer_), last_error_, packet_}); }
 
 void Transaction::deliver(ForwardOutcome&& outcome) {
   delivered_ = true;
   uv_timer_stop(hedge_timer_.get());
+  uv_timer_stop(slow_timer_.get());
   auto done = std::move(done_);
   if (done) done(std::move(outcome));
 }
@@ -155,6 +165,7 @@ void Transaction::end_if_done() {
   ended_called_ = true;
   hedge_timer_.close();
   deadline_timer_.close();
+  slow_timer_.close();
   ended_(this);
 }
 
@@ -164,6 +175,15 @@ void Transaction::on_hedge(uv_timer_t* timer) {
   self->launch_next(true);
   if (self->in_flight_ == 0) self->give_up();
   self->end_if_done();
+}
+
+void Transaction::on_slow(uv_timer_t* timer) {
+  auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
+  if (!self || self->delivered_ || !self->options_.on_slow()) return;
+  // The client has its (stale) answer; the attempts go on to refresh the cache.
+  self->delivered_ = true;
+  self->done_ = nullptr;
+  uv_timer_stop(self->hedge_timer_.get());
 }
 
 void Transaction::on_deadline(uv_timer_t* timer) {

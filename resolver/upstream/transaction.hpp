@@ -7,8 +7,12 @@
 // arrive later are counted as late and dropped. Attempts still in flight keep
 // running after delivery until they answer or time out, so every server's
 // health and RTT learn from live traffic. The client deadline ends everything.
-// If every server failed: the last SERVFAIL/REFUSED answer if there was one,
-// else a failure (the caller answers SERVFAIL with an Extended DNS Error).
+// If every server failed: status all_failed, with the last SERVFAIL/REFUSED
+// answer if there was one (the caller may serve stale, relay it, or answer
+// SERVFAIL with an Extended DNS Error). The first valid answer also goes to
+// the forwarder's answer sink (the cache), even when it comes too late for
+// the client. With `slow_after_ms`, `on_slow` is asked once at that time
+// whether it answered the client itself (serve-stale's client response timer).
 #pragma once
 
 #include <uv.h>
@@ -26,14 +30,22 @@
 
 namespace diresolver {
 
+enum class ForwardStatus { answered, all_failed };
+
 struct ForwardOutcome {
-  bool ok = false;
-  std::vector<uint8_t> answer;  // the upstream's answer, with the upstream ID
+  ForwardStatus status = ForwardStatus::all_failed;
+  std::vector<uint8_t> answer;  // the upstream's answer (upstream ID); for all_failed, its last SERVFAIL/REFUSED or empty
   UpstreamError last_error = UpstreamError::timeout;
   dns::Bytes query_packet;      // the client's query as sent (valid during the callback only)
 };
 
 using ForwardDone = std::function<void(ForwardOutcome&&)>;
+using AnswerSink = std::function<void(const dns::ParsedQuery& query, dns::Bytes answer)>;
+
+struct ForwardOptions {
+  uint32_t slow_after_ms = 0;
+  std::function<bool()> on_slow;  // true: the client has been answered
+};
 
 // What transactions share within one worker.
 struct ForwardContext {
@@ -44,13 +56,14 @@ struct ForwardContext {
   std::vector<uint8_t>& scratch;
   TcpPool& tcp;
   uv::Graveyard<Exchange>& dead_exchanges;
+  AnswerSink sink;
 };
 
 class Transaction {
  public:
   using Ended = std::function<void(Transaction*)>;
   Transaction(ForwardContext& context, dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
-              ServerOrder order, ForwardDone done, Ended ended);
+              ServerOrder order, ForwardDone done, ForwardOptions options, Ended ended);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
@@ -68,7 +81,7 @@ class Transaction {
   };
 
   bool launch_next(bool hedge);
-  bool launch(size_t server, Transport transport, bool hedge);
+  bool launch(size_t server, Transport transport, bool hedge, bool count_hedge = true);
   void on_result(size_t attempt, ExchangeResult&& result);
   void on_answer(const Attempt& attempt, std::vector<uint8_t>&& answer);
   void on_failure(const Attempt& attempt, UpstreamError error);
@@ -79,6 +92,7 @@ class Transaction {
   void arm_hedge(const Upstream& server);
   static void on_hedge(uv_timer_t* timer);
   static void on_deadline(uv_timer_t* timer);
+  static void on_slow(uv_timer_t* timer);
   uint32_t attempt_timeout_ms(const Upstream& server) const;
 
   ForwardContext& context_;
@@ -88,7 +102,9 @@ class Transaction {
   ServerOrder order_;
   size_t next_ = 0;
   ForwardDone done_;
+  ForwardOptions options_;
   Ended ended_;
+  bool sunk_ = false;  // the first valid answer went to the sink
   std::vector<Attempt> attempts_;
   size_t in_flight_ = 0;
   bool delivered_ = false;
@@ -97,6 +113,7 @@ class Transaction {
   std::vector<uint8_t> fallback_answer_;  // the last SERVFAIL/REFUSED, relayed if nothing better comes
   uv::Handle<uv_timer_t> hedge_timer_;
   uv::Handle<uv_timer_t> deadline_timer_;
+  uv::Handle<uv_timer_t> slow_timer_;
 };
 
 }  // namespace diresolver

@@ -25,6 +25,12 @@ UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettin
     servers_.push_back(std::make_unique<Upstream>(next_id++, server.name, server.address, zone.zone, health));
 }
 
+bool UpstreamSet::all_down() const {
+  for (const auto& server : servers_)
+    if (server->is_up()) return false;
+  return true;
+}
+
 ServerOrder UpstreamSet::order_for_query(int64_t now_ms, uint32_t rotation) const {
   ServerOrder healthy, down;
   for (size_t i = 0; i < servers_.size(); ++i)

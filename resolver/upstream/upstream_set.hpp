@@ -46,6 +46,7 @@ class UpstreamSet {
   size_t size() const { return servers_.size(); }
   Upstream& server(size_t index) const { return *servers_[index]; }
   const std::vector<uint8_t>& probe_query() const { return probe_query_; }
+  bool all_down() const;
 
   // `rotation` is the caller's own counter, so round robin needs no shared state.
   ServerOrder order_for_query(int64_t now_ms, uint32_t rotation) const;
