@@ -138,10 +138,18 @@ std::vector<MetricFamily> cache_families(const CounterSources& sources, const Pa
   };
 }
 
+MetricFamily reload_family(const DaemonCounters& daemon) {
+  auto f = family("diresolver_config_reloads_total", "Config reloads (SIGHUP) by result", MetricType::Counter);
+  add(f, {{"result", "success"}}, double(daemon.reloads_ok.get()));
+  add(f, {{"result", "failure"}}, double(daemon.reloads_failed.get()));
+  return f;
+}
+
 }  // namespace
 
 std::vector<MetricFamily> MetricsCollector::Collect() const {
-  auto families = upstream_families(runtime_, sources_);
+  auto families = upstream_families(*runtime_(), sources_);
+  families.push_back(reload_family(daemon_));
   families.push_back(query_family(sources_));
   if (cache_)
     for (auto& f : cache_families(sources_, *cache_)) families.push_back(std::move(f));

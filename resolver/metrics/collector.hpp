@@ -9,21 +9,25 @@
 
 #include "cache/packet_cache.hpp"
 #include "metrics/upstream_view.hpp"
+#include <functional>
+
 #include "server/runtime.hpp"
 
 namespace diresolver {
 
 class MetricsCollector : public prometheus::Collectable {
  public:
-  // `cache` may be null (caching disabled).
-  MetricsCollector(const Runtime& runtime, CounterSources sources, const PacketCache* cache)
-      : runtime_(runtime), sources_(std::move(sources)), cache_(cache) {}
+  // `runtime` gives the current one (it changes on reload); `cache` may be null.
+  MetricsCollector(std::function<RuntimePtr()> runtime, CounterSources sources, const PacketCache* cache,
+                   const DaemonCounters& daemon)
+      : runtime_(std::move(runtime)), sources_(std::move(sources)), cache_(cache), daemon_(daemon) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  const Runtime& runtime_;
+  std::function<RuntimePtr()> runtime_;
   CounterSources sources_;
   const PacketCache* cache_;
+  const DaemonCounters& daemon_;
 };
 
 }  // namespace diresolver

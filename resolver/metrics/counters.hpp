@@ -81,11 +81,18 @@ struct ServerCounters {
 };
 
 struct WorkerCounters {
-  explicit WorkerCounters(size_t server_count = 0) : servers(server_count) {}
+  // Sized once (ids never exceed it), so a reload never reallocates what a scrape reads.
+  explicit WorkerCounters(size_t server_slots) : servers(server_slots) {}
 #define DIRESOLVER_COUNTER_FIELD(name) Counter name;
   DIRESOLVER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
 #undef DIRESOLVER_COUNTER_FIELD
   std::vector<ServerCounters> servers;
+};
+
+// What the control thread counts about the daemon itself.
+struct DaemonCounters {
+  Counter reloads_ok;
+  Counter reloads_failed;
 };
 
 struct CounterTotal {

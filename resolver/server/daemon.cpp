@@ -4,13 +4,16 @@
 
 #include <csignal>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "dns/name.hpp"
+#include "metrics/cache_admin.hpp"
 #include "metrics/collector.hpp"
 #include "metrics/http_server.hpp"
-#include "metrics/cache_admin.hpp"
 #include "metrics/status.hpp"
+#include "server/reload.hpp"
 #include "server/worker.hpp"
 #include "upstream/prober.hpp"
 #include "util/log.hpp"
@@ -35,12 +38,14 @@ WorkerSockets bind_sockets(const ServerSettings& server) {
 }
 
 // The parts of a running daemon and their order: workers serve clients, the
-// control loop (this thread) runs signals and health probes, civetweb's
-// threads serve the admin pages. Shutdown runs in the reverse order.
+// control loop (this thread) runs signals, reloads and health probes,
+// civetweb's threads serve the admin pages. Shutdown runs in reverse order.
 class Daemon {
  public:
-  explicit Daemon(Config config) : runtime_(std::move(config)), probe_counters_(runtime_.server_count) {
-    if (runtime_.config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_.config.cache);
+  explicit Daemon(Config config)
+      : runtime_(std::make_shared<Runtime>(std::move(config), registry_)),
+        probe_counters_(UpstreamRegistry::max_servers) {
+    if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
   }
   ~Daemon() {
@@ -59,8 +64,7 @@ class Daemon {
       stop();
       return 1;
     }
-    prober_ = std::make_unique<Prober>(&control_, runtime_.sets, runtime_.config.health, runtime_.config.upstream,
-                                       probe_counters_);
+    start_prober();
     log::info("started ", workers_.size(), " worker(s)");
     uv_run(&control_, UV_RUN_DEFAULT);
     log_stats();
@@ -68,13 +72,22 @@ class Daemon {
   }
 
  private:
+  RuntimePtr runtime() const {
+    std::lock_guard lock(runtime_mutex_);
+    return runtime_;
+  }
+
   void start_workers() {
-    unsigned count = worker_count(runtime_.config.server);
-    for (unsigned i = 0; i < count; ++i)
-      workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(runtime_.config.server), cache_.get()));
-    for (const auto& address : runtime_.config.server.listen)
-      log::info("listening on ", address.to_string(), " udp+tcp");
+    const auto& server = runtime_->config.server;
+    for (unsigned i = 0, n = worker_count(server); i < n; ++i)
+      workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(server), cache_.get()));
+    for (const auto& address : server.listen) log::info("listening on ", address.to_string(), " udp+tcp");
     for (auto& worker : workers_) worker->start();
+  }
+
+  void start_prober() {
+    const auto& c = runtime_->config;
+    prober_ = std::make_unique<Prober>(&control_, runtime_->sets, c.health, c.upstream, probe_counters_);
   }
 
   CounterSources counter_sources() const {
@@ -84,38 +97,87 @@ class Daemon {
   }
 
   void start_admin() {
-    const auto& listen = runtime_.config.admin.listen;
+    const auto& listen = runtime_->config.admin.listen;
     if (!listen) return;
     http_ = std::make_unique<HttpServer>(*listen);
-    auto collector = std::make_shared<MetricsCollector>(runtime_, counter_sources(), cache_.get());
+    auto current = [this] { return runtime(); };
+    auto collector = std::make_shared<MetricsCollector>(current, counter_sources(), cache_.get(), daemon_counters_);
     http_->add_page("/metrics", [collector](const HttpRequest&) {
       std::ostringstream out;
       prometheus::TextSerializer().Serialize(out, collector->Collect());
       return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", out.str()};
     });
     http_->add_page("/status", [this, sources = counter_sources()](const HttpRequest&) {
-      return HttpReply{200, "application/json", status_json(runtime_, sources)};
+      return HttpReply{200, "application/json", status_json(*runtime(), sources)};
     });
-    if (cache_) http_->add_page("/cache/flush", [cache = cache_.get()](const HttpRequest& request) {
-      return flush_cache(*cache, request);
-    }, HttpMethod::post);
+    if (cache_)
+      http_->add_page(
+          "/cache/flush", [cache = cache_.get()](const HttpRequest& request) { return flush_cache(*cache, request); },
+          HttpMethod::post);
     log::info("admin HTTP on ", listen->to_string(), " (/metrics, /status, /cache/flush)");
   }
 
+  // SIGHUP: a new config for routing, upstreams, health and timeouts. A bad
+  // file is logged and counted, and the running config stays.
+  void reload() {
+    Config config;
+    try {
+      config = load_config(runtime_->config.file);
+    } catch (const ConfigError& e) {
+      daemon_counters_.reloads_failed.inc();
+      log::error("reload failed, keeping the running config: ", e.what());
+      return;
+    }
+    RuntimePtr next;
+    try {
+      next = std::make_shared<Runtime>(std::move(config), registry_);
+    } catch (const std::exception& e) {
+      daemon_counters_.reloads_failed.inc();
+      log::error("reload failed, keeping the running config: ", e.what());
+      return;
+    }
+    apply(next);
+  }
+
+  void apply(const RuntimePtr& next) {
+    for (const auto& what : restart_only_changes(runtime_->config, next->config))
+      log::warn("reload: ", what, " changed; that takes effect after a restart");
+    auto flush = zones_to_flush(runtime_->config, next->config);
+    prober_->stop();
+    {
+      std::lock_guard lock(runtime_mutex_);
+      runtime_ = next;
+    }
+    for (auto& worker : workers_) worker->use(next);
+    start_prober();
+    for (const auto& zone : flush) {
+      size_t flushed = cache_ ? cache_->flush_zone(zone_name_to_wire(zone)) : 0;
+      log::info("reload: servers of ", zone, " changed; flushed ", flushed, " cached answers");
+    }
+    daemon_counters_.reloads_ok.inc();
+    log::info("reloaded ", next->config.file);
+  }
+
   void watch_signals() {
-    for (auto* handle : {&term_, &interrupt_}) {
+    for (auto* handle : {&term_, &interrupt_, &hangup_}) {
       uv_signal_init(&control_, handle->get());
       handle->adopt(this);
     }
-    uv_signal_start(term_.get(), on_signal, SIGTERM);
-    uv_signal_start(interrupt_.get(), on_signal, SIGINT);
+    uv_signal_start(term_.get(), on_stop_signal, SIGTERM);
+    uv_signal_start(interrupt_.get(), on_stop_signal, SIGINT);
+    uv_signal_start(hangup_.get(), on_hangup, SIGHUP);
   }
 
-  static void on_signal(uv_signal_t* handle, int signum) {
+  static void on_stop_signal(uv_signal_t* handle, int signum) {
     auto* self = uv::Handle<uv_signal_t>::owner_of<Daemon>(handle);
     if (!self) return;
     log::info("signal ", signum, ": shutting down");
     self->stop();
+  }
+
+  static void on_hangup(uv_signal_t* handle, int) {
+    auto* self = uv::Handle<uv_signal_t>::owner_of<Daemon>(handle);
+    if (self && self->prober_) self->reload();
   }
 
   void stop() {
@@ -125,6 +187,7 @@ class Daemon {
     for (auto& worker : workers_) worker->join();
     term_.close();
     interrupt_.close();
+    hangup_.close();
   }
 
   void log_stats() const {
@@ -134,15 +197,19 @@ class Daemon {
     log::info(line);
   }
 
-  Runtime runtime_;
+  UpstreamRegistry registry_;  // before runtime_: the runtime's servers come from it
+  mutable std::mutex runtime_mutex_;  // guards runtime_ for the admin threads; the control thread writes it
+  RuntimePtr runtime_;
   uv_loop_t control_{};
   WorkerCounters probe_counters_;
+  DaemonCounters daemon_counters_;
   std::unique_ptr<PacketCache> cache_;  // shared by all workers; null when disabled
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Prober> prober_;
   std::unique_ptr<HttpServer> http_;
   uv::Handle<uv_signal_t> term_;
   uv::Handle<uv_signal_t> interrupt_;
+  uv::Handle<uv_signal_t> hangup_;
 };
 
 }  // namespace

@@ -6,9 +6,9 @@
 
 namespace diresolver {
 
-QueryHandler::QueryHandler(const Runtime& runtime, Forwarder& forwarder, PacketCache* cache,
+QueryHandler::QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache,
                            WorkerCounters& counters)
-    : runtime_(runtime), forwarder_(forwarder), cache_(cache), counters_(counters) {
+    : runtime_(std::move(runtime)), forwarder_(forwarder), cache_(cache), counters_(counters) {
   cached_.reserve(65536 + 64);
   if (cache_)
     forwarder_.set_answer_sink([cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer) {
@@ -24,7 +24,7 @@ void QueryHandler::handle(dns::Bytes packet, const Client& client) {
   if (refused_by_acl(packet, query, client)) return;
   const Route* route = route_or_refuse(packet, query, client);
   if (!route) return;
-  const auto& set = runtime_.sets[route->set_index];
+  const auto& set = runtime_->sets[route->set_index];
   auto cached = answer_from_cache(packet, query, set, client);
   if (cached == CacheStatus::hit || cached == CacheStatus::stale) return;
   forward(packet, query, set, client, cached == CacheStatus::expired);
@@ -52,7 +52,7 @@ bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryChec
 }
 
 bool QueryHandler::refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {
-  if (runtime_.acl.allows(client.address.get())) return false;
+  if (runtime_->acl.allows(client.address.get())) return false;
   counters_.acl_refused.inc();
   send(client, query, dns::make_reply(packet, query, dns::Rcode::refused, dns::Ede::prohibited));
   return true;
@@ -60,7 +60,7 @@ bool QueryHandler::refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& que
 
 const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query,
                                            const Client& client) {
-  const Route* route = runtime_.router.lookup(query.name());
+  const Route* route = runtime_->router.lookup(query.name());
   if (route) return route;
   // Not an open resolver: without a default set, only the configured zones are served.
   counters_.no_route_refused.inc();
@@ -97,6 +97,7 @@ CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::Parsed
 void QueryHandler::forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
                            const Client& client, bool stale_available) {
   ForwardOptions options;
+  options.keep_alive = runtime_;
   if (stale_available) {
     options.slow_after_ms = cache_->settings().stale_after_ms;
     options.on_slow = [this, client, query, copy = std::vector<uint8_t>(packet.begin(), packet.end())] {
@@ -112,7 +113,9 @@ void QueryHandler::forward(dns::Bytes packet, const dns::ParsedQuery& query, con
 // Prefetch or stale refresh: ask upstream with nobody waiting; the answer lands in the cache.
 void QueryHandler::refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set) {
   counters_.cache_prefetches.inc();
-  forwarder_.forward(packet, query, set, nullptr);
+  ForwardOptions options;
+  options.keep_alive = runtime_;
+  forwarder_.forward(packet, query, set, nullptr, std::move(options));
 }
 
 bool QueryHandler::serve_stale(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {

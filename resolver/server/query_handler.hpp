@@ -16,9 +16,11 @@ namespace diresolver {
 class QueryHandler {
  public:
   // `cache` may be null (caching disabled).
-  QueryHandler(const Runtime& runtime, Forwarder& forwarder, PacketCache* cache, WorkerCounters& counters);
+  QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache, WorkerCounters& counters);
 
   void handle(dns::Bytes packet, const Client& client);
+  // A reload: queries from now on use `runtime`; those in flight keep theirs.
+  void use(RuntimePtr runtime) { runtime_ = std::move(runtime); }
 
  private:
   bool rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
@@ -33,7 +35,7 @@ class QueryHandler {
   void relay(const Client& client, const dns::ParsedQuery& query, ForwardOutcome&& outcome);
   void send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer);
 
-  const Runtime& runtime_;
+  RuntimePtr runtime_;
   Forwarder& forwarder_;
   PacketCache* cache_;
   WorkerCounters& counters_;

@@ -2,21 +2,27 @@
 
 #include <stdexcept>
 
+#include "upstream/upstream_registry.hpp"
+
 namespace diresolver {
 
-Worker::Worker(const Runtime& runtime, WorkerSockets sockets, PacketCache* cache) : counters_(runtime.server_count) {
+Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache)
+    : counters_(UpstreamRegistry::max_servers) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
-  forwarder_ = std::make_unique<Forwarder>(&loop_, runtime.config.upstream, counters_);
+  const auto& server = runtime->config.server;
+  forwarder_ = std::make_unique<Forwarder>(&loop_, runtime->config.upstream, counters_);
   handler_ = std::make_unique<QueryHandler>(runtime, *forwarder_, cache, counters_);
   for (auto& fd : sockets.udp)
     udp_.push_back(std::make_unique<UdpListener>(&loop_, std::move(fd), *handler_, counters_));
-  const auto& server = runtime.config.server;
   for (auto& fd : sockets.tcp)
     tcp_.push_back(std::make_unique<TcpListener>(&loop_, std::move(fd), *handler_, counters_,
                                                  server.tcp_idle_timeout_ms, server.tcp_max_connections));
   if (uv_async_init(&loop_, stop_signal_.get(), on_stop) != 0) throw std::runtime_error("uv_async_init failed");
   stop_signal_.adopt(this);
   stop_async_ = stop_signal_.get();
+  if (uv_async_init(&loop_, reload_signal_.get(), on_reload) != 0) throw std::runtime_error("uv_async_init failed");
+  reload_signal_.adopt(this);
+  reload_async_ = reload_signal_.get();
 }
 
 Worker::~Worker() {
@@ -32,9 +38,17 @@ void Worker::start() {
 }
 
 void Worker::stop() {
-  // The async handle lives until the worker closes it in response to this very
-  // signal, so it must be sent at most once.
+  // The async handles live until the worker closes them in response to this
+  // very signal, so it must be sent at most once (and no reload after it).
   if (!stop_sent_.exchange(true)) uv_async_send(stop_async_);
+}
+
+void Worker::use(RuntimePtr runtime) {
+  {
+    std::lock_guard lock(reload_mutex_);
+    pending_runtime_ = std::move(runtime);
+  }
+  if (!stop_sent_.load()) uv_async_send(reload_async_);
 }
 
 void Worker::join() {
@@ -46,11 +60,25 @@ void Worker::on_stop(uv_async_t* async) {
   if (self) self->shut_down();
 }
 
+void Worker::on_reload(uv_async_t* async) {
+  auto* self = uv::Handle<uv_async_t>::owner_of<Worker>(async);
+  if (!self) return;
+  RuntimePtr runtime;
+  {
+    std::lock_guard lock(self->reload_mutex_);
+    runtime = std::move(self->pending_runtime_);
+  }
+  if (!runtime) return;
+  self->forwarder_->set_settings(runtime->config.upstream);
+  self->handler_->use(std::move(runtime));
+}
+
 void Worker::shut_down() {
   forwarder_->cancel_all();
   for (auto& listener : udp_) listener->close();
   for (auto& listener : tcp_) listener->close();
   stop_signal_.close();
+  reload_signal_.close();
 }
 
 }  // namespace diresolver

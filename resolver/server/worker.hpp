@@ -1,17 +1,18 @@
 // A worker: one thread, one libuv loop, its own listening sockets, forwarder
-// and counters. Workers share only the read-only Runtime, so they never wait
-// on each other.
+// and counters. Workers share only the read-only Runtime and the cache, so
+// they never wait on each other.
 //
 // Everything is set up on the constructing thread before the worker's thread
-// starts; stop() may be called from any thread (it wakes the loop through a
-// uv_async). Shutdown order: drop queries in flight, close listeners, then let
-// the loop run until every close callback has fired.
+// starts; stop() and use() may be called from any thread (they wake the loop
+// through uv_async). Shutdown order: drop queries in flight, close listeners,
+// then let the loop run until every close callback has fired.
 #pragma once
 
 #include <uv.h>
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -32,7 +33,7 @@ struct WorkerSockets {
 
 class Worker {
  public:
-  Worker(const Runtime& runtime, WorkerSockets sockets, PacketCache* cache);
+  Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -40,10 +41,12 @@ class Worker {
   void start();  // runs the loop on a new thread
   void stop();   // thread-safe; join() waits for the loop to drain
   void join();
+  void use(RuntimePtr runtime);  // thread-safe: a reloaded config for the next queries
   const WorkerCounters& counters() const { return counters_; }
 
  private:
   static void on_stop(uv_async_t* async);
+  static void on_reload(uv_async_t* async);
   void shut_down();
 
   uv_loop_t loop_{};
@@ -55,6 +58,10 @@ class Worker {
   uv::Handle<uv_async_t> stop_signal_;
   uv_async_t* stop_async_ = nullptr;
   std::atomic<bool> stop_sent_{false};
+  uv::Handle<uv_async_t> reload_signal_;
+  uv_async_t* reload_async_ = nullptr;
+  std::mutex reload_mutex_;
+  RuntimePtr pending_runtime_;  // handed over by use(), taken by the loop
   std::thread thread_;
 };
 

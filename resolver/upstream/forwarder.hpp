@@ -23,6 +23,7 @@ class Forwarder {
   // once, unless it is empty (a background refresh) or on_slow answered first.
   void forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ForwardDone done,
                ForwardOptions options = {});
+  void set_settings(const UpstreamSettings& settings) { context_.settings = settings; }
   // Where every transaction's first valid answer goes (the cache).
   void set_answer_sink(AnswerSink sink) { context_.sink = std::move(sink); }
   // Shutdown: drops every query in flight without calling its callback.

@@ -22,6 +22,7 @@ class HealthState {
  public:
   explicit HealthState(HealthSettings settings) : settings_(settings) {}
 
+  void set_settings(HealthSettings settings) { settings_ = settings; }  // takes effect from the next result
   HealthTransition record_success();
   HealthTransition record_failure(UpstreamError error);
 

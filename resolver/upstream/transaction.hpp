@@ -44,13 +44,14 @@ using AnswerSink = std::function<void(const dns::ParsedQuery& query, dns::Bytes 
 
 struct ForwardOptions {
   uint32_t slow_after_ms = 0;
-  std::function<bool()> on_slow;  // true: the client has been answered
+  std::function<bool()> on_slow;     // true: the client has been answered
+  std::shared_ptr<const void> keep_alive;  // what owns the set (the runtime), held until the transaction ends
 };
 
 // What transactions share within one worker.
 struct ForwardContext {
   uv_loop_t* loop;
-  UpstreamSettings settings;
+  UpstreamSettings settings;  // replaced on reload; each transaction reads it as it goes
   WorkerCounters& counters;
   QueryIdSource& ids;
   std::vector<uint8_t>& scratch;

@@ -42,6 +42,11 @@ HealthTransition Upstream::settle(HealthTransition transition, int64_t now_ms) {
   return transition;
 }
 
+void Upstream::set_health_settings(HealthSettings settings) {
+  std::lock_guard lock(mutex_);
+  state_.set_settings(settings);
+}
+
 HealthSnapshot Upstream::snapshot() const {
   std::lock_guard lock(mutex_);
   return {state_.up(), state_.consecutive_failures(), state_.consecutive_successes(),

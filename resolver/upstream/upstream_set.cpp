@@ -16,13 +16,14 @@ std::string route_label(const ZoneSpec& zone) {
   return "?";
 }
 
-UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, unsigned& next_id)
+UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health,
+                         UpstreamRegistry& registry)
     : zone_(zone.zone), route_label_(diresolver::route_label(zone)), selection_(selection),
       tcp_only_(zone.tcp_only),
       probe_query_(dns::make_query(zone_name_to_wire(zone.probe_name.empty() ? zone.zone : zone.probe_name),
                                    zone.probe_type)) {
   for (const auto& server : zone.servers)
-    servers_.push_back(std::make_unique<Upstream>(next_id++, server.name, server.address, zone.zone, health));
+    servers_.push_back(registry.obtain(server.name, server.address, zone.zone, health));
 }
 
 bool UpstreamSet::all_down() const {

@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "upstream/upstream.hpp"
+#include "upstream/upstream_registry.hpp"
 
 namespace diresolver {
 
@@ -36,8 +37,8 @@ class ServerOrder {
 
 class UpstreamSet {
  public:
-  // `next_id` numbers servers across all sets (per-worker counters are indexed by it).
-  UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, unsigned& next_id);
+  // Servers come from the registry, so a reload keeps those that did not change.
+  UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, UpstreamRegistry& registry);
 
   const std::string& zone() const { return zone_; }
   const std::string& route_label() const { return route_label_; }
@@ -56,7 +57,7 @@ class UpstreamSet {
   std::string route_label_;
   Selection selection_;
   bool tcp_only_;
-  std::vector<std::unique_ptr<Upstream>> servers_;
+  std::vector<std::shared_ptr<Upstream>> servers_;
   std::vector<uint8_t> probe_query_;
 };
 

@@ -74,9 +74,9 @@ std::vector<size_t> order(const UpstreamSet& set, int64_t now, uint32_t rotation
 }  // namespace
 
 TEST_CASE("selection: lowest SRTT first among healthy servers, down servers last") {
-  unsigned ids = 0;
-  UpstreamSet set(pair(), Selection::lowest_rtt, {.fall = 1, .rise = 1}, ids);
-  CHECK(ids == 3);
+  UpstreamRegistry registry;
+  UpstreamSet set(pair(), Selection::lowest_rtt, {.fall = 1, .rise = 1}, registry);
+  CHECK(set.server(0).id() != set.server(1).id());
   CHECK(order(set, 1000) == std::vector<size_t>{0, 1, 2});  // no samples: config order
   set.server(0).report_success(ResultSource::probe, 30'000, 1000);
   set.server(1).report_success(ResultSource::probe, 5'000, 1000);
@@ -90,13 +90,30 @@ TEST_CASE("selection: lowest SRTT first among healthy servers, down servers last
 }
 
 TEST_CASE("selection: sequential keeps config order, round robin rotates") {
-  unsigned ids = 0;
-  UpstreamSet sequential(pair(), Selection::sequential, {}, ids);
+  UpstreamRegistry registry;
+  UpstreamSet sequential(pair(), Selection::sequential, {}, registry);
   sequential.server(0).report_success(ResultSource::probe, 90'000, 0);
   CHECK(order(sequential, 0, 7) == std::vector<size_t>{0, 1, 2});
-  UpstreamSet round_robin(pair(), Selection::round_robin, {}, ids);
-  CHECK(ids == 6);
+  UpstreamRegistry other;
+  UpstreamSet round_robin(pair(), Selection::round_robin, {}, other);
   CHECK(order(round_robin, 0, 0) == std::vector<size_t>{0, 1, 2});
   CHECK(order(round_robin, 0, 1) == std::vector<size_t>{1, 2, 0});
   CHECK(order(round_robin, 0, 5) == std::vector<size_t>{2, 0, 1});
+}
+
+TEST_CASE("the registry keeps a server across reloads and recycles ids nobody holds") {
+  UpstreamRegistry registry;
+  auto address = *SockAddr::parse("127.0.0.11", 53);
+  auto first = registry.obtain("IAD", address, "a.example.", {});
+  first->report_failure(ResultSource::probe, UpstreamError::timeout, 0);
+  auto again = registry.obtain("IAD", address, "a.example.", {.fall = 5, .rise = 1});
+  CHECK(again == first);  // same health, RTT and counters after a reload
+  CHECK(again->snapshot().consecutive_failures == 1);
+  auto other_zone = registry.obtain("IAD", address, "b.example.", {});
+  CHECK(other_zone != first);
+  CHECK(other_zone->id() != first->id());
+  auto freed = other_zone->id();
+  other_zone.reset();
+  auto next = registry.obtain("X", *SockAddr::parse("127.0.0.99", 53), "c.example.", {});
+  CHECK(next->id() == freed);
 }

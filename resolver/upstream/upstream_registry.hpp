@@ -1,0 +1,31 @@
+// Hands out the Upstream objects of every runtime, by zone and address, so a
+// config reload keeps an unchanged server's health, RTT and counters.
+//
+// Ids index every per-worker counter array, which is allocated once at
+// max_servers entries; an id is recycled when no runtime holds its server.
+// Used only by the control thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "upstream/upstream.hpp"
+
+namespace diresolver {
+
+class UpstreamRegistry {
+ public:
+  static constexpr unsigned max_servers = 256;
+
+  // The existing server for (zone, address) with its display name and
+  // thresholds updated, or a new one. Throws std::runtime_error when full.
+  std::shared_ptr<Upstream> obtain(const std::string& name, const SockAddr& address, const std::string& zone,
+                                   HealthSettings health);
+
+ private:
+  unsigned free_id();
+  std::map<std::string, std::weak_ptr<Upstream>> servers_;  // key: zone + " " + address
+};
+
+}  // namespace diresolver

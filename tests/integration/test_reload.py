@@ -1,0 +1,83 @@
+#!/usr/bin/python3
+"""SIGHUP reload: a good new config takes over routing and upstreams for the next
+queries and flushes cached answers of zones whose servers changed; a bad one is
+logged and counted, and the running config keeps answering."""
+
+import os
+import signal
+
+import harness
+from harness import DEFAULT, DI1, DI2, DI_ZONE, Daemon, query, write_config
+
+DI1_IP = harness.FAKES[DI1][1]
+DI2_IP = harness.FAKES[DI2][1]
+DEFAULT_IP = harness.FAKES[DEFAULT][1]
+
+
+class ReloadTest(harness.IntegrationCase):
+
+    def reload(self, daemon, config_text=None, config=None):
+        """Rewrite the daemon's config file and send SIGHUP."""
+        if config is not None:
+            write_config(os.path.dirname(daemon.config_path), config)
+        if config_text is not None:
+            with open(daemon.config_path, "w") as handle:
+                handle.write(config_text)
+        daemon.proc.send_signal(signal.SIGHUP)
+
+    def test_new_servers_take_over_and_their_zone_is_flushed(self):
+        config = harness.health_config()
+        config["region"]["amer"]["servers"] = [harness.FAKES[DI1][0]]
+        with Daemon(config) as daemon:
+            name = f"reload.{DI_ZONE}"
+            self.assertEqual([DI1_IP], harness.answer_ips(query(name)))
+            self.assertEqual([DI1_IP], harness.answer_ips(query(name)))  # cached
+            self.assertEqual(1, len(self.fakes[DI1].seen(name)))
+            external = "www.example.org"
+            query(external)
+            config["region"]["amer"]["servers"] = [harness.FAKES[DI2][0]]
+            self.reload(daemon, config=config)
+            daemon.wait_for_log(r"reloaded ")
+            self.assertIn("flushed 1 cached answers", daemon.stderr)
+            self.assertEqual([DI2_IP], harness.answer_ips(query(name)))
+            self.assertEqual(1, len(self.fakes[DI2].seen(name)))
+            # The default zone did not change: its cached answer survived the reload.
+            query(external)
+            self.assertEqual(1, len(self.fakes[DEFAULT].seen(external)))
+            status = harness.get_status()
+            names = [s["name"] for s in harness.zone_status(status, DI_ZONE)["servers"]]
+            self.assertEqual(["IAD"], names)
+            self.assertEqual("127.0.0.12:53",
+                             harness.zone_status(status, DI_ZONE)["servers"][0]["address"])
+            metrics = harness.get_metrics()
+            self.assertEqual(1, harness.metric(metrics, "diresolver_config_reloads_total",
+                                               result="success"))
+
+    def test_bad_config_keeps_the_running_one(self):
+        config = harness.health_config()
+        with Daemon(config) as daemon:
+            bad = f'customer = "acme"\nregions = ["mars"]\nzone_map = "{harness.zone_map_path()}"\n'
+            self.reload(daemon, config_text=bad)
+            daemon.wait_for_log(r"reload failed, keeping the running config")
+            self.assertRegex(daemon.stderr, r"regions\[0\]: unknown region \"mars\"")
+            self.assertIn(str(daemon.config_path), daemon.stderr)
+            response = query(f"still.{DI_ZONE}")
+            self.assertEqual(harness.answer_ips(response), [DI1_IP])
+            metrics = harness.get_metrics()
+            self.assertEqual(1, harness.metric(metrics, "diresolver_config_reloads_total",
+                                               result="failure"))
+            self.assertEqual(0, harness.metric(metrics, "diresolver_config_reloads_total",
+                                               result="success"))
+
+    def test_restart_only_settings_are_named(self):
+        config = harness.health_config()
+        with Daemon(config) as daemon:
+            config["server"]["workers"] = 2
+            self.reload(daemon, config=config)
+            daemon.wait_for_log(r"reloaded ")
+            self.assertIn("reload: server.workers changed; that takes effect after a restart",
+                          daemon.stderr)
+
+
+if __name__ == "__main__":
+    harness.main()

@@ -1,0 +1,39 @@
+// What a reload flushes and what it says needs a restart.
+#include <doctest/doctest.h>
+
+#include "server/reload.hpp"
+
+using namespace diresolver;
+
+namespace {
+
+ZoneSpec zone(const char* name, std::vector<const char*> addresses) {
+  ZoneSpec z{name, RouteKind::forward, "", {}, name, false};
+  for (auto* a : addresses) z.servers.push_back({a, *SockAddr::parse(a, 53)});
+  return z;
+}
+
+}  // namespace
+
+TEST_CASE("zones whose servers changed, appeared or vanished are flushed") {
+  Config before, after;
+  before.zones = {zone("a.example.", {"127.0.0.1"}), zone("b.example.", {"127.0.0.2"}),
+                  zone("gone.example.", {"127.0.0.3"})};
+  after.zones = {zone("a.example.", {"127.0.0.1"}), zone("b.example.", {"127.0.0.2", "127.0.0.4"}),
+                 zone("new.example.", {"127.0.0.5"})};
+  CHECK(zones_to_flush(before, after) == std::vector<std::string>{"b.example.", "new.example.", "gone.example."});
+  CHECK(zones_to_flush(before, before).empty());
+}
+
+TEST_CASE("listen addresses, workers, cache sizing and the admin address need a restart") {
+  Config before, after;
+  before.server.listen = {*SockAddr::parse("127.0.0.1", 53)};
+  after = before;
+  CHECK(restart_only_changes(before, after).empty());
+  after.server.listen = {*SockAddr::parse("127.0.0.1", 5300)};
+  after.server.workers = 4;
+  after.cache.max_entries = 10;
+  after.admin.listen = SockAddr::parse("127.0.0.1", 9000);
+  CHECK(restart_only_changes(before, after) ==
+        std::vector<std::string>{"server.listen", "server.workers", "cache", "admin.listen"});
+}
