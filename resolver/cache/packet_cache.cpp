@@ -252,13 +252,14 @@ void PacketCache::flush_all() {
   }
 }
 
-size_t PacketCache::flush_name(std::string_view name) {
+template <class Predicate>
+size_t PacketCache::flush_if(Predicate doomed) {
   size_t removed = 0;
   for (auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     for (Entry* e = shard->lru_head; e;) {
       Entry* next = e->lru_next;
-      if (e->name() == name) {
+      if (doomed(e->name())) {
         shard->remove(e);
         ++removed;
       }
@@ -268,20 +269,12 @@ size_t PacketCache::flush_name(std::string_view name) {
   return removed;
 }
 
+size_t PacketCache::flush_name(std::string_view name) {
+  return flush_if([name](std::string_view entry) { return entry == name; });
+}
+
 size_t PacketCache::flush_zone(std::string_view zone) {
-  size_t removed = 0;
-  for (auto& shard : shards_) {
-    std::lock_guard lock(shard->mutex);
-    for (Entry* e = shard->lru_head; e;) {
-      Entry* next = e->lru_next;
-      if (name_under(e->name(), zone)) {
-        shard->remove(e);
-        ++removed;
-      }
-      e = next;
-    }
-  }
-  return removed;
+  return flush_if([zone](std::string_view entry) { return name_under(entry, zone); });
 }
 
 CacheStats PacketCache::stats() const {

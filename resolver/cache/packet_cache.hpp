@@ -64,6 +64,8 @@ class PacketCache {
   struct Entry;
   struct Shard;
   Shard& shard_for(uint64_t hash);
+  template <class Predicate>
+  size_t flush_if(Predicate doomed);  // removes entries whose name makes `doomed` true
 
   CacheSettings settings_;
   std::vector<std::unique_ptr<Shard>> shards_;
