@@ -39,7 +39,10 @@ std::optional<std::string> normalize_zone_name(std::string_view text, std::strin
   if (name.back() != '.') name += '.';
   auto rdf = dname_from_text(name);
   if (!rdf) {
-    if (why) *why = "\"" + std::string(text) + "\" is not a valid domain name";
+    if (why) {
+      why->assign(1, '"');
+      why->append(text).append("\" is not a valid domain name");
+    }
     return std::nullopt;
   }
   ldns_dname2canonical(rdf.get());

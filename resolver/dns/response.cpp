@@ -2,6 +2,8 @@
 
 #include <ldns/ldns.h>
 
+#include <algorithm>
+
 #include <cstring>
 #include <memory>
 
@@ -64,10 +66,10 @@ std::vector<uint8_t> make_truncated(Bytes answer, const ParsedQuery& parsed) {
 }
 
 std::vector<uint8_t> make_query(const std::string& name_wire, uint16_t type) {
-  std::vector<uint8_t> out(header_size, 0);
+  std::vector<uint8_t> out(header_size + name_wire.size(), 0);
   write_u16(out.data() + 2, flag::rd);
   write_u16(out.data() + 4, 1);
-  out.insert(out.end(), name_wire.begin(), name_wire.end());
+  std::copy(name_wire.begin(), name_wire.end(), out.begin() + header_size);
   append_u16(out, type);
   append_u16(out, class_in);
   return out;

@@ -41,7 +41,10 @@ ServerOrder UpstreamSet::order_for_query(int64_t now_ms, uint32_t rotation) cons
       return servers_[a]->srtt_us(now_ms) < servers_[b]->srtt_us(now_ms);
     });
   } else if (selection_ == Selection::round_robin && healthy.size() > 1) {
-    std::rotate(healthy.begin(), healthy.begin() + rotation % healthy.size(), healthy.end());
+    ServerOrder rotated;
+    for (size_t i = 0; i < healthy.size(); ++i)
+      rotated.push(static_cast<uint8_t>(healthy[(i + rotation) % healthy.size()]));
+    healthy = rotated;
   }
   for (auto index : down) healthy.push(index);
   return healthy;
