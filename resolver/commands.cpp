@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "config/config.hpp"
+#include "readiness/validator.hpp"
 #include "server/daemon.hpp"
 #include "upstream/upstream_set.hpp"
 #include "util/log.hpp"
@@ -41,6 +42,20 @@ int config_test_command(const std::string& config_file) {
     log::error(e.what());
     return 1;
   }
+}
+
+int check_command(const std::string& config_file, bool json) {
+  Config config;
+  try {
+    config = load_config(config_file);
+  } catch (const ConfigError& e) {
+    log::error(e.what());
+    return 1;
+  }
+  UpstreamRegistry registry;
+  auto report = validate_once(std::make_shared<Runtime>(std::move(config), registry));
+  std::cout << (json ? report.json() : report.text());
+  return report.passed() ? 0 : 1;
 }
 
 int run_command(const std::string& config_file) {

@@ -8,5 +8,7 @@ namespace diresolver {
 
 int run_command(const std::string& config_file);
 int config_test_command(const std::string& config_file);
+// Validates forwarding once and prints the report; 0 only if every region validates.
+int check_command(const std::string& config_file, bool json);
 
 }  // namespace diresolver

@@ -83,6 +83,27 @@ struct HealthConfig {
   uint16_t probe_type = 6;  // SOA
 };
 
+// A validation query, relative to each DI domain ("@" is the apex).
+struct ValidationQuery {
+  std::string name = "@";
+  uint16_t type = 6;  // SOA
+  std::string text() const;  // "@ SOA"
+};
+
+struct ReadinessSettings {
+  // false: no validation and no gate (READY=1 at once). For labs without DI
+  // servers and for tests of other features; production keeps the gate.
+  bool enabled = true;
+  std::vector<ValidationQuery> queries = {ValidationQuery{}};
+  uint32_t interval_ms = 60'000;  // re-validation once ready
+  uint32_t retry_ms = 2'000;      // until the first success
+  uint32_t timeout_ms = 2'000;    // per validation query
+  // A DI server answering slower than this still passes, but the report says so.
+  uint32_t slow_ms = 500;
+  std::string on_ready;           // shell command when the gate opens or recovers
+  std::string on_degraded;        // shell command when validation is lost after ready
+};
+
 struct AdminSettings {
   // Not 9153: CoreDNS's metrics port, and CoreDNS may share a DNS host with us.
   static constexpr uint16_t default_port = 9553;
@@ -99,6 +120,7 @@ struct Config {
   UpstreamSettings upstream;
   HealthConfig health;
   CacheSettings cache;
+  ReadinessSettings readiness;
   AdminSettings admin;
   std::vector<ZoneSpec> zones;  // DI zones, then [[forward]] zones, then "." if [default]
 };

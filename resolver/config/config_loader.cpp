@@ -148,7 +148,7 @@ void read_routes(const TomlTable& top, Config& config, const ZoneMap& map) {
 Config load_config(const std::string& file) {
   auto root = TomlTable::parse_file(file);
   TomlTable top(root, file, "");
-  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "health", "cache", "admin",
+  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "health", "cache", "readiness", "admin",
                   "region", "forward", "default"});
   Config config;
   config.file = file;
@@ -161,6 +161,7 @@ Config load_config(const std::string& file) {
   config.upstream = read_upstream_settings(top);
   config.health = read_health_config(top);
   config.cache = read_cache_settings(top);
+  config.readiness = read_readiness_settings(top);
   config.admin = read_admin_settings(top);
   read_routes(top, config, map);
   for (auto& zone : config.zones) zone.probe_type = config.health.probe_type;

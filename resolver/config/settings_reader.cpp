@@ -2,6 +2,7 @@
 
 #include <ldns/ldns.h>
 
+#include "dns/name.hpp"
 #include "upstream/upstream_set.hpp"
 
 namespace diresolver {
@@ -14,6 +15,12 @@ SockAddr read_address(const TomlTable& table, const std::string& key, const std:
   auto address = SockAddr::parse(text, default_port, &why);
   if (!address) table.fail(key, "bad address \"" + text + "\": " + why);
   return *address;
+}
+
+uint16_t read_type(const TomlTable& table, const std::string& key, const std::string& text) {
+  auto type = ldns_get_rr_type_by_name(text.c_str());
+  if (type == 0) table.fail(key, "\"" + text + "\" is not a DNS record type");
+  return static_cast<uint16_t>(type);
 }
 
 Selection parse_selection(const TomlTable& table, const std::string& text) {
@@ -105,11 +112,7 @@ HealthConfig read_health_config(const TomlTable& top) {
   out.interval_ms = table->integer_or("interval_ms", out.interval_ms, 50, 3'600'000);
   out.fall = table->integer_or("fall", out.fall, 1, 100);
   out.rise = table->integer_or("rise", out.rise, 1, 100);
-  if (auto type = table->string("probe_type")) {
-    auto parsed = ldns_get_rr_type_by_name(type->c_str());
-    if (parsed == 0) table->fail("probe_type", "\"" + *type + "\" is not a DNS record type");
-    out.probe_type = static_cast<uint16_t>(parsed);
-  }
+  if (auto type = table->string("probe_type")) out.probe_type = read_type(*table, "probe_type", *type);
   return out;
 }
 
@@ -132,6 +135,49 @@ CacheSettings read_cache_settings(const TomlTable& top) {
   out.stale_after_ms = table->integer_or("stale_after_ms", out.stale_after_ms, 0, 30'000);
   out.prefetch_percent = table->integer_or("prefetch_percent", out.prefetch_percent, 0, 90);
   check_order(*table, "min_ttl", out.min_ttl, "max_ttl", out.max_ttl);
+  return out;
+}
+
+namespace {
+
+ValidationQuery parse_validation_query(const TomlTable& table, const std::string& key, const std::string& text) {
+  auto space = text.find(' ');
+  if (space == std::string::npos || text.find_first_not_of(' ', space) == std::string::npos)
+    table.fail(key, "\"" + text + "\" should be \"NAME TYPE\", NAME relative to the DI domain (\"@\" is the apex)");
+  ValidationQuery query{text.substr(0, space), read_type(table, key, text.substr(text.find_first_not_of(' ', space)))};
+  if (query.name != "@" && !normalize_zone_name(query.name + ".example"))
+    table.fail(key, "\"" + query.name + "\" is not a valid relative name");
+  return query;
+}
+
+}  // namespace
+
+std::string ValidationQuery::text() const {
+  char* type_text = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
+  std::string out = name + " " + (type_text ? type_text : "?");
+  free(type_text);
+  return out;
+}
+
+ReadinessSettings read_readiness_settings(const TomlTable& top) {
+  ReadinessSettings out;
+  auto table = top.table("readiness");
+  if (!table) return out;
+  table->check_keys(
+      {"enabled", "queries", "interval_ms", "retry_ms", "timeout_ms", "slow_ms", "on_ready", "on_degraded"});
+  out.enabled = table->boolean("enabled").value_or(out.enabled);
+  if (auto queries = table->string_array("queries")) {
+    if (queries->empty()) table->fail("queries", "name at least one validation query");
+    out.queries.clear();
+    for (size_t i = 0; i < queries->size(); ++i)
+      out.queries.push_back(parse_validation_query(*table, "queries[" + std::to_string(i) + "]", (*queries)[i]));
+  }
+  out.interval_ms = table->integer_or("interval_ms", out.interval_ms, 100, 86'400'000);
+  out.retry_ms = table->integer_or("retry_ms", out.retry_ms, 100, 3'600'000);
+  out.timeout_ms = table->integer_or("timeout_ms", out.timeout_ms, 10, 30'000);
+  out.slow_ms = table->integer_or("slow_ms", out.slow_ms, 1, 30'000);
+  out.on_ready = table->string("on_ready").value_or("");
+  out.on_degraded = table->string("on_degraded").value_or("");
   return out;
 }
 

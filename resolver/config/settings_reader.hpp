@@ -13,6 +13,7 @@ std::vector<Prefix> read_acl(const TomlTable& top);
 UpstreamSettings read_upstream_settings(const TomlTable& top);
 HealthConfig read_health_config(const TomlTable& top);
 CacheSettings read_cache_settings(const TomlTable& top);
+ReadinessSettings read_readiness_settings(const TomlTable& top);
 AdminSettings read_admin_settings(const TomlTable& top);
 
 // A list of server addresses (default port 53) at `key`; required, 1..8 entries.

@@ -153,6 +153,8 @@ std::vector<MetricFamily> MetricsCollector::Collect() const {
   families.push_back(query_family(sources_));
   if (cache_)
     for (auto& f : cache_families(sources_, *cache_)) families.push_back(std::move(f));
+  if (extra_)
+    for (auto& f : extra_()) families.push_back(std::move(f));
   return families;
 }
 

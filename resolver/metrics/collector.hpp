@@ -18,9 +18,11 @@ namespace diresolver {
 class MetricsCollector : public prometheus::Collectable {
  public:
   // `runtime` gives the current one (it changes on reload); `cache` may be null.
+  // `extra` adds families owned elsewhere (the readiness gate's).
   MetricsCollector(std::function<RuntimePtr()> runtime, CounterSources sources, const PacketCache* cache,
-                   const DaemonCounters& daemon)
-      : runtime_(std::move(runtime)), sources_(std::move(sources)), cache_(cache), daemon_(daemon) {}
+                   const DaemonCounters& daemon, std::function<std::vector<prometheus::MetricFamily>()> extra)
+      : runtime_(std::move(runtime)), sources_(std::move(sources)), cache_(cache), daemon_(daemon),
+        extra_(std::move(extra)) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
@@ -28,6 +30,7 @@ class MetricsCollector : public prometheus::Collectable {
   CounterSources sources_;
   const PacketCache* cache_;
   const DaemonCounters& daemon_;
+  std::function<std::vector<prometheus::MetricFamily>()> extra_;
 };
 
 }  // namespace diresolver

@@ -51,7 +51,8 @@ class Counter {
   X(cache_hits)          /* answers served fresh from the cache */                \
   X(cache_misses)        /* queries the cache could not answer */                 \
   X(cache_stale_served)  /* expired answers served (RFC 8767) */                   \
-  X(cache_prefetches)    /* background refreshes of popular entries */
+  X(cache_prefetches)    /* background refreshes of popular entries */           \
+  X(not_ready)           /* DI queries answered SERVFAIL/EDE 14 before validation */
 
 // Upstream RTT histogram buckets, in seconds: loopback labs to intercontinental paths.
 inline constexpr std::array<double, 12> rtt_bucket_bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,

@@ -13,6 +13,8 @@
 #include "metrics/collector.hpp"
 #include "metrics/http_server.hpp"
 #include "metrics/status.hpp"
+#include "readiness/gate.hpp"
+#include "readiness/notifier.hpp"
 #include "server/reload.hpp"
 #include "server/worker.hpp"
 #include "upstream/prober.hpp"
@@ -56,6 +58,7 @@ class Daemon {
 
   int run() {
     watch_signals();  // before "started", so an immediate SIGTERM is clean
+    gate_ = std::make_unique<ReadinessGate>(&control_, [this] { return runtime(); });
     try {
       start_workers();
       start_admin();
@@ -65,7 +68,9 @@ class Daemon {
       return 1;
     }
     start_prober();
+    start_watchdog();
     log::info("started ", workers_.size(), " worker(s)");
+    gate_->start();
     uv_run(&control_, UV_RUN_DEFAULT);
     log_stats();
     return 0;
@@ -80,7 +85,7 @@ class Daemon {
   void start_workers() {
     const auto& server = runtime_->config.server;
     for (unsigned i = 0, n = worker_count(server); i < n; ++i)
-      workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(server), cache_.get()));
+      workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(server), cache_.get(), gate_->di_open()));
     for (const auto& address : server.listen) log::info("listening on ", address.to_string(), " udp+tcp");
     for (auto& worker : workers_) worker->start();
   }
@@ -101,7 +106,8 @@ class Daemon {
     if (!listen) return;
     http_ = std::make_unique<HttpServer>(*listen);
     auto current = [this] { return runtime(); };
-    auto collector = std::make_shared<MetricsCollector>(current, counter_sources(), cache_.get(), daemon_counters_);
+    auto collector = std::make_shared<MetricsCollector>(current, counter_sources(), cache_.get(), daemon_counters_,
+                                                        [gate = gate_.get()] { return gate->metrics(); });
     http_->add_page("/metrics", [collector](const HttpRequest&) {
       std::ostringstream out;
       prometheus::TextSerializer().Serialize(out, collector->Collect());
@@ -110,11 +116,13 @@ class Daemon {
     http_->add_page("/status", [this, sources = counter_sources()](const HttpRequest&) {
       return HttpReply{200, "application/json", status_json(*runtime(), sources)};
     });
+    http_->add_page("/readyz", [gate = gate_.get()](const HttpRequest&) { return gate->readyz(); });
+    http_->add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });
     if (cache_)
       http_->add_page(
           "/cache/flush", [cache = cache_.get()](const HttpRequest& request) { return flush_cache(*cache, request); },
           HttpMethod::post);
-    log::info("admin HTTP on ", listen->to_string(), " (/metrics, /status, /cache/flush)");
+    log::info("admin HTTP on ", listen->to_string(), " (/metrics, /status, /readyz, /healthz, /cache/flush)");
   }
 
   // SIGHUP: a new config for routing, upstreams, health and timeouts. A bad
@@ -158,6 +166,32 @@ class Daemon {
     log::info("reloaded ", next->config.file);
   }
 
+  // WATCHDOG=1 at half systemd's interval, but only while every worker's loop
+  // still turns (their heartbeats advance): a hung worker gets the process restarted.
+  void start_watchdog() {
+    auto usec = watchdog_interval_usec();
+    if (!usec) return;
+    uv_timer_init(&control_, watchdog_.get());
+    watchdog_.adopt(this);
+    auto every_ms = std::max<uint64_t>(1, *usec / 2000);
+    uv_timer_start(watchdog_.get(), on_watchdog, 0, every_ms);
+    log::info("systemd watchdog: every ", every_ms, " ms");
+  }
+
+  static void on_watchdog(uv_timer_t* timer) {
+    auto* self = uv::Handle<uv_timer_t>::owner_of<Daemon>(timer);
+    if (!self) return;
+    auto& last = self->heartbeats_;
+    last.resize(self->workers_.size(), UINT64_MAX);
+    bool alive = true;
+    for (size_t i = 0; i < self->workers_.size(); ++i) {
+      auto beat = self->workers_[i]->heartbeat();
+      alive = alive && beat != last[i];
+      last[i] = beat;
+    }
+    if (alive) notify_watchdog();
+  }
+
   void watch_signals() {
     for (auto* handle : {&term_, &interrupt_, &hangup_}) {
       uv_signal_init(&control_, handle->get());
@@ -182,6 +216,8 @@ class Daemon {
 
   void stop() {
     if (http_) http_->close();
+    if (gate_) gate_->stop();
+    watchdog_.close();
     if (prober_) prober_->stop();
     for (auto& worker : workers_) worker->stop();
     for (auto& worker : workers_) worker->join();
@@ -204,9 +240,12 @@ class Daemon {
   WorkerCounters probe_counters_;
   DaemonCounters daemon_counters_;
   std::unique_ptr<PacketCache> cache_;  // shared by all workers; null when disabled
+  std::unique_ptr<ReadinessGate> gate_;  // declared before the workers, which read its flag
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Prober> prober_;
   std::unique_ptr<HttpServer> http_;
+  uv::Handle<uv_timer_t> watchdog_;
+  std::vector<uint64_t> heartbeats_;
   uv::Handle<uv_signal_t> term_;
   uv::Handle<uv_signal_t> interrupt_;
   uv::Handle<uv_signal_t> hangup_;

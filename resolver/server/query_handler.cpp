@@ -7,8 +7,8 @@
 namespace diresolver {
 
 QueryHandler::QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache,
-                           WorkerCounters& counters)
-    : runtime_(std::move(runtime)), forwarder_(forwarder), cache_(cache), counters_(counters) {
+                           const std::atomic<bool>& di_open, WorkerCounters& counters)
+    : runtime_(std::move(runtime)), forwarder_(forwarder), cache_(cache), di_open_(di_open), counters_(counters) {
   cached_.reserve(65536 + 64);
   if (cache_)
     forwarder_.set_answer_sink([cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer) {
@@ -23,7 +23,7 @@ void QueryHandler::handle(dns::Bytes packet, const Client& client) {
   const auto& query = check.query;
   if (refused_by_acl(packet, query, client)) return;
   const Route* route = route_or_refuse(packet, query, client);
-  if (!route) return;
+  if (!route || held_by_gate(packet, query, *route, client)) return;
   const auto& set = runtime_->sets[route->set_index];
   auto cached = answer_from_cache(packet, query, set, client);
   if (cached == CacheStatus::hit || cached == CacheStatus::stale) return;
@@ -66,6 +66,16 @@ const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQ
   counters_.no_route_refused.inc();
   send(client, query, dns::make_reply(packet, query, dns::Rcode::refused));
   return nullptr;
+}
+
+// Until forwarding to the DI servers has been validated, DI names get
+// SERVFAIL with EDE 14 (Not Ready) rather than a guess; other names flow.
+bool QueryHandler::held_by_gate(dns::Bytes packet, const dns::ParsedQuery& query, const Route& route,
+                                const Client& client) {
+  if (route.kind != RouteKind::di || di_open_.load(std::memory_order_relaxed)) return false;
+  counters_.not_ready.inc();
+  send(client, query, dns::make_reply(packet, query, dns::Rcode::servfail, dns::Ede::not_ready));
+  return true;
 }
 
 // hit: answered. stale: answered from an expired entry because every server of

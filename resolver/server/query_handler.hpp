@@ -1,8 +1,10 @@
 // One client query's path through a worker, as a few named steps:
-//   check the packet → ACL → route → cache → forward → relay the answer
-//   (or serve stale, or SERVFAIL).
+//   check the packet → ACL → route → readiness gate → cache → forward →
+//   relay the answer (or serve stale, or SERVFAIL).
 // Each step either answers the client itself or hands on; nothing here blocks.
 #pragma once
+
+#include <atomic>
 
 #include "cache/packet_cache.hpp"
 #include "dns/query.hpp"
@@ -15,8 +17,9 @@ namespace diresolver {
 
 class QueryHandler {
  public:
-  // `cache` may be null (caching disabled).
-  QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache, WorkerCounters& counters);
+  // `cache` may be null (caching disabled); `di_open` is the readiness gate.
+  QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache, const std::atomic<bool>& di_open,
+               WorkerCounters& counters);
 
   void handle(dns::Bytes packet, const Client& client);
   // A reload: queries from now on use `runtime`; those in flight keep theirs.
@@ -26,6 +29,7 @@ class QueryHandler {
   bool rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
   bool refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   const Route* route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
+  bool held_by_gate(dns::Bytes packet, const dns::ParsedQuery& query, const Route& route, const Client& client);
   CacheStatus answer_from_cache(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
                                 const Client& client);
   void forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, const Client& client,
@@ -38,6 +42,7 @@ class QueryHandler {
   RuntimePtr runtime_;
   Forwarder& forwarder_;
   PacketCache* cache_;
+  const std::atomic<bool>& di_open_;
   WorkerCounters& counters_;
   std::vector<uint8_t> cached_;  // a cache hit is copied here: reused, never reallocated
 };

@@ -6,12 +6,12 @@
 
 namespace diresolver {
 
-Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache)
+Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, const std::atomic<bool>& di_open)
     : counters_(UpstreamRegistry::max_servers) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   const auto& server = runtime->config.server;
   forwarder_ = std::make_unique<Forwarder>(&loop_, runtime->config.upstream, counters_);
-  handler_ = std::make_unique<QueryHandler>(runtime, *forwarder_, cache, counters_);
+  handler_ = std::make_unique<QueryHandler>(runtime, *forwarder_, cache, di_open, counters_);
   for (auto& fd : sockets.udp)
     udp_.push_back(std::make_unique<UdpListener>(&loop_, std::move(fd), *handler_, counters_));
   for (auto& fd : sockets.tcp)
@@ -23,6 +23,15 @@ Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache)
   if (uv_async_init(&loop_, reload_signal_.get(), on_reload) != 0) throw std::runtime_error("uv_async_init failed");
   reload_signal_.adopt(this);
   reload_async_ = reload_signal_.get();
+  if (uv_timer_init(&loop_, heartbeat_timer_.get()) != 0) throw std::runtime_error("uv_timer_init failed");
+  heartbeat_timer_.adopt(this);
+  // Often enough for any sensible WatchdogSec; a stuck loop stops it.
+  uv_timer_start(heartbeat_timer_.get(), on_heartbeat, 100, 100);
+}
+
+void Worker::on_heartbeat(uv_timer_t* timer) {
+  auto* self = uv::Handle<uv_timer_t>::owner_of<Worker>(timer);
+  if (self) self->heartbeat_.fetch_add(1, std::memory_order_relaxed);
 }
 
 Worker::~Worker() {
@@ -79,6 +88,7 @@ void Worker::shut_down() {
   for (auto& listener : tcp_) listener->close();
   stop_signal_.close();
   reload_signal_.close();
+  heartbeat_timer_.close();
 }
 
 }  // namespace diresolver

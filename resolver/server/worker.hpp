@@ -33,7 +33,7 @@ struct WorkerSockets {
 
 class Worker {
  public:
-  Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache);
+  Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, const std::atomic<bool>& di_open);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -43,10 +43,13 @@ class Worker {
   void join();
   void use(RuntimePtr runtime);  // thread-safe: a reloaded config for the next queries
   const WorkerCounters& counters() const { return counters_; }
+  // Advances while the loop turns: what the systemd watchdog looks at.
+  uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
 
  private:
   static void on_stop(uv_async_t* async);
   static void on_reload(uv_async_t* async);
+  static void on_heartbeat(uv_timer_t* timer);
   void shut_down();
 
   uv_loop_t loop_{};
@@ -62,6 +65,8 @@ class Worker {
   uv_async_t* reload_async_ = nullptr;
   std::mutex reload_mutex_;
   RuntimePtr pending_runtime_;  // handed over by use(), taken by the loop
+  uv::Handle<uv_timer_t> heartbeat_timer_;
+  std::atomic<uint64_t> heartbeat_{0};
   std::thread thread_;
 };
 

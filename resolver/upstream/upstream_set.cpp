@@ -18,7 +18,7 @@ std::string route_label(const ZoneSpec& zone) {
 
 UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health,
                          UpstreamRegistry& registry)
-    : zone_(zone.zone), route_label_(diresolver::route_label(zone)), selection_(selection),
+    : zone_(zone.zone), route_label_(diresolver::route_label(zone)), region_(zone.region), selection_(selection),
       tcp_only_(zone.tcp_only),
       probe_query_(dns::make_query(zone_name_to_wire(zone.probe_name.empty() ? zone.zone : zone.probe_name),
                                    zone.probe_type)) {

@@ -42,6 +42,7 @@ class UpstreamSet {
 
   const std::string& zone() const { return zone_; }
   const std::string& route_label() const { return route_label_; }
+  const std::string& region() const { return region_; }  // DI zones only
   Selection selection() const { return selection_; }
   bool tcp_only() const { return tcp_only_; }
   size_t size() const { return servers_.size(); }
@@ -55,6 +56,7 @@ class UpstreamSet {
  private:
   std::string zone_;
   std::string route_label_;
+  std::string region_;
   Selection selection_;
   bool tcp_only_;
   std::vector<std::shared_ptr<Upstream>> servers_;

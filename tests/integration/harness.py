@@ -24,6 +24,7 @@ import threading
 import time
 import tomllib
 import unittest
+import urllib.error
 import urllib.request
 from collections import namedtuple
 from contextlib import ExitStack
@@ -150,9 +151,15 @@ def base_config(default=True, forward=True):
         "regions": ["amer"],
         "zone_map": zone_map_path(),
         "server": {"listen": [f"{DAEMON_ADDR}:{DAEMON_PORT}"], "workers": 1},
-        "upstream": {"attempt_timeout_ms": 300},
+        # A 200 ms floor: the Python fakes can take tens of ms on a loaded 2-core CI box,
+        # and the RTT-derived timeout on loopback would otherwise be 50 ms.
+        "upstream": {"attempt_timeout_ms": 300, "attempt_timeout_min_ms": 200},
         "region": {"amer": {"servers": [FAKES[DI1][0], FAKES[DI2][0]],
                             "probe_name": probe_name(DI_ZONE)}},
+        # The readiness gate holds DI queries until forwarding is validated; the
+        # tests of other features start with dead servers, so they turn it off.
+        # test_readiness.py and test_check.py turn it on.
+        "readiness": {"enabled": False},
     }
     if forward:
         cfg["forward"] = [{"zone": FORWARD_ZONE, "servers": [FAKES[FORWARD][0]],
@@ -257,11 +264,13 @@ class Daemon:
     """Runs `diresolver run -c CFG` for the duration of a `with` block.
 
     On exit: SIGTERM, wait (10 s), assert exit code 0 and parse the stats line into
-    `.stats`. `.stderr` holds everything the daemon logged so far.
+    `.stats`. `.stderr` holds everything the daemon logged so far. env: variables added
+    to (value None: removed from) the daemon's environment, e.g. NOTIFY_SOCKET.
     """
 
-    def __init__(self, config=None, address=DAEMON_ADDR, port=DAEMON_PORT):
+    def __init__(self, config=None, address=DAEMON_ADDR, port=DAEMON_PORT, env=None):
         self.config = base_config() if config is None else config
+        self.env = env
         self.address = address
         self.port = port
         self.stats = None
@@ -292,10 +301,18 @@ class Daemon:
     def __enter__(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="diresolver-it-")
         self.config_path = write_config(self._tmp.name, self.config)
+        env = None
+        if self.env is not None:
+            env = dict(os.environ)
+            for key, value in self.env.items():
+                if value is None:
+                    env.pop(key, None)
+                else:
+                    env[key] = str(value)
         self.proc = subprocess.Popen(
             [daemon_binary(), "run", "-c", self.config_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True, preexec_fn=_die_with_parent)
+            text=True, preexec_fn=_die_with_parent, env=env)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         try:
@@ -509,7 +526,7 @@ def health_config(selection="sequential", upstream=None, health=None, **base_kwa
     200 ms, fall 3, rise 2. upstream / health: dicts merged into those tables.
     """
     cfg = base_config(**base_kwargs)
-    cfg["upstream"] = {"attempt_timeout_ms": 300, "deadline_ms": 1500,
+    cfg["upstream"] = {"attempt_timeout_ms": 300, "attempt_timeout_min_ms": 200, "deadline_ms": 1500,
                        "selection": selection, "hedge_delay_max_ms": 50}
     cfg["upstream"].update(upstream or {})
     cfg["health"] = {"interval_ms": 200, "fall": 3, "rise": 2}
@@ -525,6 +542,20 @@ def admin_get(path, timeout=HTTP_TIMEOUT):
     url = f"http://{ADMIN_ADDR}:{ADMIN_PORT}{path}"
     with opener.open(url, timeout=timeout) as response:
         return response.status, response.read().decode("utf-8")
+
+
+def admin_request(path, method="GET", timeout=HTTP_TIMEOUT):
+    """`method` http://ADMIN_ADDR:ADMIN_PORT{path} (no proxy, empty body); returns
+    (status, body text) for every status, 4xx and 5xx included."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    url = f"http://{ADMIN_ADDR}:{ADMIN_PORT}{path}"
+    data = b"" if method in ("POST", "PUT") else None
+    request = urllib.request.Request(url, data=data, method=method)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", "replace")
 
 
 def get_status(timeout=HTTP_TIMEOUT):

@@ -1,0 +1,149 @@
+#include "readiness/gate.hpp"
+
+#include <chrono>
+
+#include "readiness/notifier.hpp"
+#include "util/log.hpp"
+
+namespace diresolver {
+
+ReadinessGate::ReadinessGate(uv_loop_t* loop, std::function<RuntimePtr()> runtime)
+    : loop_(loop), runtime_(std::move(runtime)) {
+  if (uv_timer_init(loop_, timer_.get()) == 0) timer_.adopt(this);
+}
+
+ReadinessGate::~ReadinessGate() { stop(); }
+
+void ReadinessGate::start() {
+  if (!runtime_()->config.readiness.enabled) {
+    di_open_.store(true);
+    {
+      std::lock_guard lock(mutex_);
+      reasons_ = "validation disabled ([readiness] enabled = false)";
+    }
+    notify_ready("ready: validation disabled");
+    log::info("readiness: ready (validation disabled)");
+    return;
+  }
+  notify_status("validating forwarding to the DI DNS servers");
+  run_round();
+}
+
+void ReadinessGate::stop() {
+  timer_.close();
+  validator_.reset();
+}
+
+void ReadinessGate::on_timer(uv_timer_t* timer) {
+  auto* self = uv::Handle<uv_timer_t>::owner_of<ReadinessGate>(timer);
+  if (self) self->run_round();
+}
+
+void ReadinessGate::run_round() {
+  // The previous round has ended (its report came), and we are in a timer callback, not its own.
+  validator_ = std::make_unique<Validator>(loop_, runtime_(), [this](const ValidationReport& r) { on_report(r); });
+  validator_->start();
+}
+
+void ReadinessGate::schedule() {
+  if (!timer_.is_open()) return;
+  const auto& settings = runtime_()->config.readiness;
+  uv_timer_start(timer_.get(), on_timer, di_open_.load() ? settings.interval_ms : settings.retry_ms, 0);
+}
+
+void ReadinessGate::on_report(const ValidationReport& report) {
+  record(report);
+  const auto& settings = runtime_()->config.readiness;
+  bool was_open = di_open_.load(), was_degraded = degraded_;
+  auto reasons = report.reasons();
+  auto detail = reasons.empty() ? std::string("every DI server validates") : reasons;
+  if (report.passed()) {
+    di_open_.store(true);
+    {
+      std::lock_guard lock(mutex_);
+      degraded_ = false;
+    }
+    if (!was_open) notify_ready("ready: " + detail);
+    else notify_status("ready: " + detail);
+    if (!was_open || was_degraded) {
+      log::info("readiness: ready (", detail, ")");
+      run_hook(loop_, settings.on_ready, "ready");
+    }
+  } else if (was_open) {
+    if (!was_degraded) {
+      log::warn("readiness: degraded (", detail, ")");
+      run_hook(loop_, settings.on_degraded, "degraded");
+    }
+    {
+      std::lock_guard lock(mutex_);
+      degraded_ = true;
+    }
+    notify_status("degraded: " + detail);
+  } else {
+    log::warn("readiness: not ready (", detail, ")");
+    notify_status("not ready: " + detail);
+  }
+  schedule();
+}
+
+void ReadinessGate::record(const ValidationReport& report) {
+  std::lock_guard lock(mutex_);
+  reasons_ = report.reasons();
+  if (report.passed())
+    last_success_unix_ = std::chrono::duration_cast<std::chrono::seconds>(
+                             std::chrono::system_clock::now().time_since_epoch()).count();
+  for (const auto& region : report.regions) {
+    region_ok_[region.region] = region.state() != RegionState::failed;
+    for (const auto& check : region.checks)
+      if (!passes(check.result)) ++failures_[std::string(to_string(check.result))];
+  }
+}
+
+HttpReply ReadinessGate::readyz() const {
+  std::lock_guard lock(mutex_);
+  auto detail = reasons_.empty() ? std::string("every DI server validates") : reasons_;
+  if (!di_open_.load()) return {503, "text/plain; charset=utf-8", "not ready: " + detail + "\n"};
+  return {200, "text/plain; charset=utf-8", (degraded_ ? "degraded: " : "ready: ") + detail + "\n"};
+}
+
+std::vector<prometheus::MetricFamily> ReadinessGate::metrics() const {
+  using prometheus::MetricType;
+  auto one = [](const char* name, const char* help, MetricType type, double value) {
+    prometheus::MetricFamily f{name, help, type, {}};
+    prometheus::ClientMetric m;
+    (type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
+    f.metric.push_back(m);
+    return f;
+  };
+  std::lock_guard lock(mutex_);
+  std::vector<prometheus::MetricFamily> out = {
+      one("diresolver_ready", "1 once forwarding has been validated (stays 1 while degraded)", MetricType::Gauge,
+          di_open_.load() ? 1 : 0),
+      one("diresolver_degraded", "1 while validation fails after having passed", MetricType::Gauge, degraded_ ? 1 : 0),
+      one("diresolver_validation_last_success_timestamp_seconds", "Unix time of the last passing validation",
+          MetricType::Gauge, double(last_success_unix_)),
+  };
+  prometheus::MetricFamily regions{"diresolver_validation_region_ok", "1 if the region validated in the last round",
+                                   MetricType::Gauge, {}};
+  for (const auto& [region, ok] : region_ok_) {
+    prometheus::ClientMetric m;
+    m.label = {{"region", region}};
+    m.gauge.value = ok ? 1 : 0;
+    regions.metric.push_back(m);
+  }
+  prometheus::MetricFamily failures{"diresolver_validation_failures_total", "Failed validation checks by reason",
+                                    MetricType::Counter, {}};
+  for (auto r : all_check_results) {
+    if (passes(r)) continue;
+    prometheus::ClientMetric m;
+    m.label = {{"reason", std::string(to_string(r))}};
+    auto it = failures_.find(std::string(to_string(r)));
+    m.counter.value = it == failures_.end() ? 0 : double(it->second);
+    failures.metric.push_back(m);
+  }
+  out.push_back(regions);
+  out.push_back(failures);
+  return out;
+}
+
+}  // namespace diresolver

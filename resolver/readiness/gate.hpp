@@ -1,0 +1,68 @@
+// The readiness gate. Cisco's rule is that devices must not register until
+// conditional forwarding to the DI DNS works, so diresolver does not present
+// itself as a working resolver until it has proved it is one.
+//
+// Until the first validation round passes: no READY=1 (STATUS= says why),
+// /readyz 503, and DI queries are answered SERVFAIL with EDE 14 (Not Ready)
+// instead of guesses; other names flow. After that the gate stays open: a
+// failed re-validation is *degraded* (logged, in /readyz's body, metrics and
+// the on_degraded hook) while DI queries keep flowing, because a DI-side
+// outage hits every instance at once and closing them all would turn a blip
+// into a site-wide outage. READY=1 is never withdrawn.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <prometheus/metric_family.h>
+
+#include "metrics/http_server.hpp"
+#include "readiness/validator.hpp"
+#include "uv/handle.hpp"
+
+namespace diresolver {
+
+class ReadinessGate {
+ public:
+  ReadinessGate(uv_loop_t* loop, std::function<RuntimePtr()> runtime);
+  ~ReadinessGate();
+  ReadinessGate(const ReadinessGate&) = delete;
+  ReadinessGate& operator=(const ReadinessGate&) = delete;
+
+  void start();  // the first round at once
+  void stop();
+  // Workers read this before forwarding a DI query.
+  const std::atomic<bool>& di_open() const { return di_open_; }
+
+  // For civetweb's threads.
+  HttpReply readyz() const;
+  std::vector<prometheus::MetricFamily> metrics() const;
+
+ private:
+  static void on_timer(uv_timer_t* timer);
+  void run_round();
+  void on_report(const ValidationReport& report);
+  void record(const ValidationReport& report);
+  void schedule();
+
+  uv_loop_t* loop_;
+  std::function<RuntimePtr()> runtime_;
+  std::atomic<bool> di_open_{false};
+  std::unique_ptr<Validator> validator_;  // the round in flight (or the last one)
+  uv::Handle<uv_timer_t> timer_;
+
+  mutable std::mutex mutex_;  // guards what the admin threads read below
+  bool degraded_ = false;
+  std::string reasons_ = "validation has not run yet";
+  int64_t last_success_unix_ = 0;
+  std::map<std::string, bool> region_ok_;
+  std::map<std::string, uint64_t> failures_;  // by CheckResult name
+};
+
+}  // namespace diresolver
