@@ -69,8 +69,8 @@ class Daemon {
     }
     start_prober();
     start_watchdog();
+    gate_->start();  // with validation off the gate opens here, before "started"
     log::info("started ", workers_.size(), " worker(s)");
-    gate_->start();
     uv_run(&control_, UV_RUN_DEFAULT);
     log_stats();
     return 0;

@@ -6,7 +6,19 @@ server on a loopback address that answers every A query with its own `answer_ip`
 (TTL 300), so a test can tell which server answered. Its `mode` can be changed at any
 time to make it misbehave: delay, drop, truncate, servfail, refused, wrong_id,
 wrong_question, wrong_source, malformed, and only_wrong_id / only_wrong_question (the
-spoofed answer alone, never the real one, on UDP and TCP). It records every query it
+spoofed answer alone, never the real one, on UDP and TCP), nxdomain / nodata (negative
+answers, with an SOA of TTL `soa_ttl` and MINIMUM `soa_minimum` in the authority section
+unless `negative_soa` is false), formerr (an empty FORMERR answer). `answer_ttl` sets the TTL of the A answers,
+`answer_count` how many A records each carries (the first is `answer_ip`), `aaaa_ip`
+makes AAAA queries answered with that address instead of NODATA. SOA queries for a DI
+domain apex (`<customer>.<region>.wxc-di.webex.com`) are answered with that apex's SOA
+(names below the apex: NODATA with the apex SOA in the authority section), as the real DI
+servers do, so the readiness validation (`@ SOA`) passes. More modes for the readiness
+checks: wrong_region (NOERROR, no answer, the SOA of wxc-di.webex.com. in the authority
+section: what another region's server says), drop_udp / drop_tcp (drop only the queries
+over that transport, answer the others normally). `apex_mode`, when set, is the mode used
+for queries whose name is a DI apex instead of `mode` (so validation can fail while
+client queries are answered). It records every query it
 receives. TCP: `tcp_close_after = N` closes each connection after its Nth answer,
 close_tcp_connections() closes the open ones now; tcp_accepts, tcp_peer_closes (closed
 by the client) and max_tcp_pipelined (most queries outstanding on one connection) are
@@ -25,6 +37,7 @@ from collections import namedtuple
 
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
@@ -36,7 +49,10 @@ PROBE_LABEL = "diresolver-probe"
 SPOOF_DELAY = 0.05
 MODES = ("answer", "delay", "drop", "truncate", "servfail", "refused",
          "wrong_id", "wrong_question", "wrong_source", "malformed",
-         "only_wrong_id", "only_wrong_question")
+         "only_wrong_id", "only_wrong_question", "nxdomain", "nodata",
+         "wrong_region", "drop_udp", "drop_tcp")
+# The parent of every DI domain: <customer>.<region>.wxc-di.webex.com.
+DI_PARENT = dns.name.from_text("wxc-di.webex.com.")
 
 # One received query. qname is lower case and absolute ("x.acme.amer.wxc-di.webex.com."),
 # qtype is the text form ("A"), transport "udp" or "tcp", message the parsed query.
@@ -68,6 +84,13 @@ class FakeUpstream:
         self.mode = "answer"
         self.delay = 1.0
         self.tcp_close_after = None  # close each TCP connection after this many answers
+        self.answer_ttl = 300        # TTL of the A (and AAAA) answers
+        self.answer_count = 1        # A records per answer: answer_ip, then 198.18.x.y
+        self.aaaa_ip = None          # answer AAAA queries with this address (else NODATA)
+        self.negative_soa = True     # nxdomain / nodata modes: SOA in the authority section
+        self.soa_ttl = 3600
+        self.soa_minimum = 2
+        self.apex_mode = None        # mode for queries of a DI apex name (None: `mode`)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -164,9 +187,49 @@ class FakeUpstream:
         question = query.question[0] if query.question else None
         is_a = question is not None and question.rdtype == dns.rdatatype.A
         if rcode == dns.rcode.NOERROR and is_a:
-            rrset = dns.rrset.from_text(question.name, 300, dns.rdataclass.IN,
-                                        dns.rdatatype.A, ip or self.answer_ip)
+            addresses = [ip or self.answer_ip]
+            addresses += [f"198.18.{i // 256}.{i % 256}" for i in range(1, self.answer_count)]
+            rrset = dns.rrset.from_text_list(question.name, self.answer_ttl, dns.rdataclass.IN,
+                                             dns.rdatatype.A, addresses)
             resp.answer.append(rrset)
+        is_aaaa = question is not None and question.rdtype == dns.rdatatype.AAAA
+        if rcode == dns.rcode.NOERROR and is_aaaa and self.aaaa_ip:
+            resp.answer.append(dns.rrset.from_text(question.name, self.answer_ttl,
+                                                   dns.rdataclass.IN, dns.rdatatype.AAAA,
+                                                   self.aaaa_ip))
+        is_soa = question is not None and question.rdtype == dns.rdatatype.SOA
+        apex = _di_apex(question.name) if is_soa else None
+        if rcode == dns.rcode.NOERROR and apex is not None:
+            # The apex: its SOA as the answer; below it: NODATA with the apex SOA.
+            section = resp.answer if question.name == apex else resp.authority
+            section.append(self._soa(apex))
+        return resp.to_wire()
+
+    def _soa(self, owner):
+        """An SOA rrset owned by owner (TTL soa_ttl, MINIMUM soa_minimum)."""
+        text = owner.to_text()
+        return dns.rrset.from_text(owner, self.soa_ttl, dns.rdataclass.IN, dns.rdatatype.SOA,
+                                   f"ns.{text} hostmaster.{text} 1 3600 600 86400 "
+                                   f"{self.soa_minimum}")
+
+    def _wrong_region(self, query):
+        """NOERROR, empty answer, the SOA of wxc-di.webex.com. in the authority section."""
+        resp = dns.message.make_response(query)
+        resp.authority.append(self._soa(DI_PARENT))
+        return resp.to_wire()
+
+    def _negative(self, query, rcode):
+        """NXDOMAIN or NODATA (NOERROR, empty answer), with an SOA unless negative_soa
+        is false; the SOA is owned by the question's parent name."""
+        resp = dns.message.make_response(query)
+        resp.set_rcode(rcode)
+        question = query.question[0] if query.question else None
+        if self.negative_soa and question is not None:
+            owner = question.name.parent() if len(question.name) > 1 else question.name
+            soa = (f"ns.{owner.to_text()} hostmaster.{owner.to_text()} 1 3600 600 86400 "
+                   f"{self.soa_minimum}")
+            resp.authority.append(dns.rrset.from_text(owner, self.soa_ttl, dns.rdataclass.IN,
+                                                      dns.rdatatype.SOA, soa))
         return resp.to_wire()
 
     def _wrong_id(self, query):
@@ -187,14 +250,26 @@ class FakeUpstream:
     def _plan(self, query, transport):
         """What to send for query in the current mode: list of (after_s, wire, spoofed)."""
         mode = self.mode
-        if mode == "drop":
+        question = query.question[0] if query.question else None
+        if (self.apex_mode is not None and question is not None
+                and _di_apex(question.name) == question.name):
+            mode = self.apex_mode
+        if mode == "drop" or mode == "drop_" + transport:
             return []
+        if mode == "wrong_region":
+            return [(0, self._wrong_region(query), False)]
         if mode == "delay":
             return [(self.delay, self._response(query), False)]
         if mode == "servfail":
             return [(0, self._response(query, dns.rcode.SERVFAIL), False)]
         if mode == "refused":
             return [(0, self._response(query, dns.rcode.REFUSED), False)]
+        if mode == "formerr":
+            return [(0, self._response(query, dns.rcode.FORMERR), False)]
+        if mode == "nxdomain":
+            return [(0, self._negative(query, dns.rcode.NXDOMAIN), False)]
+        if mode == "nodata":
+            return [(0, self._negative(query, dns.rcode.NOERROR), False)]
         if mode == "malformed":
             return [(0, _garbage(query.id), False)]
         if mode == "only_wrong_id":
@@ -325,6 +400,14 @@ class FakeUpstream:
                 self._conns.discard(conn)
                 self._closed_by_us.discard(conn)
             _close_quietly(conn)
+
+
+def _di_apex(name):
+    """The DI domain apex (<customer>.<region>.wxc-di.webex.com.) at or above name; None if
+    name is not in a DI domain."""
+    if not name.is_subdomain(DI_PARENT) or len(name) < len(DI_PARENT) + 2:
+        return None
+    return dns.name.Name(name.labels[-(len(DI_PARENT) + 2):])
 
 
 def _absolute(name):
