@@ -150,7 +150,16 @@ void Transaction::move_on() {
   if (!launch_next(false) && in_flight_ == 0) give_up();
 }
 
-void Transaction::give_up() { deliver({ForwardStatus::all_failed, std::move(fallback_answer_), last_error_, packet_}); }
+void Transaction::give_up() {
+  // The last SERVFAIL goes to the cache too (kept only if [cache] servfail_ttl
+  // says so), but after the client's turn, which may still want a stale answer.
+  auto cacheable = fallback_answer_;
+  deliver({ForwardStatus::all_failed, std::move(fallback_answer_), last_error_, packet_});
+  if (!cacheable.empty() && !sunk_ && context_.sink) {
+    sunk_ = true;
+    context_.sink(query_, cacheable);
+  }
+}
 
 void Transaction::deliver(ForwardOutcome&& outcome) {
   delivered_ = true;
