@@ -153,7 +153,8 @@ def base_config(default=True, forward=True):
         "server": {"listen": [f"{DAEMON_ADDR}:{DAEMON_PORT}"], "workers": 1},
         # A 200 ms floor: the Python fakes can take tens of ms on a loaded 2-core CI box,
         # and the RTT-derived timeout on loopback would otherwise be 50 ms.
-        "upstream": {"attempt_timeout_ms": 300, "attempt_timeout_min_ms": 200},
+        # Sequential: the tests call 127.0.0.11 "the first server" and mean it.
+        "upstream": {"attempt_timeout_ms": 300, "attempt_timeout_min_ms": 200, "selection": "sequential"},
         "region": {"amer": {"servers": [FAKES[DI1][0], FAKES[DI2][0]],
                             "probe_name": probe_name(DI_ZONE)}},
         # The readiness gate holds DI queries until forwarding is validated; the
