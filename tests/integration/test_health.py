@@ -192,6 +192,10 @@ class LiveTrafficTest(HealthCase):
         # Probes every 30 s: only client traffic can take the server down in time.
         with Daemon(health_config(health={"interval_ms": 30000})) as daemon:
             self.wait_admin()
+            # The one probe sent at start must have come back before the server goes
+            # quiet, or its timeout would count among the failures.
+            wait_for_server(DI_ZONE, IAD, lambda s: (s.get("last_probe") or {}).get("result") == "ok",
+                            what="IAD's start-up probe answered")
             self.fakes[DI1].mode = "drop"
             self.fakes[DI1].reset()
             for i in range(FALL + 2):
