@@ -61,7 +61,10 @@ struct UpstreamSettings {
   // absorbing scheduling noise), kept within these bounds. DI servers answer
   // from a cache over a private link in tens of ms: half a second is trouble.
   uint32_t attempt_timeout_ms = 500;
-  uint32_t attempt_timeout_min_ms = 50;
+  // The floor matters on fast paths: at 50 ms a loaded host's scheduling
+  // stall timed out every attempt on both servers at once (failover bench),
+  // marking healthy servers down. Hedging, not this, keeps answers fast.
+  uint32_t attempt_timeout_min_ms = 200;
   // The whole client query; stub resolvers retry after 1 s (Windows) to 5 s
   // (glibc), so an answer, even SERVFAIL, should come well before that.
   uint32_t deadline_ms = 1500;
