@@ -1,0 +1,1048 @@
+#!/usr/bin/python3
+"""Engine of tests/bench/throughput (read its header first).
+
+Three phases, against one fake DI pair (two knotd, pinned to CPU 1 with the load
+generator), with dnsperf as the client:
+
+  pinned     all resolvers started with one worker thread each, pinned to CPU 0
+             (only the one being measured has traffic), dnsperf on CPU 1: cache
+             hit (a warmed set of 1000 names, looped), then cache miss (a slice of
+             distinct names never asked before), ROUNDS rounds of DURATION seconds,
+             the resolvers' order rotated each round; the report gives medians;
+  memory     per resolver, a fresh instance (one worker, CPU 0) filled with 100k,
+             then 1M, distinct names: VmRSS growth per cached entry;
+  all cores  all resolvers with N worker threads (N = CPUs), nothing pinned:
+             cache-hit rounds as above.
+
+Every dnsperf run also records the CPU time of the resolver (/proc/PID/stat), of
+dnsperf (wait4 rusage) and of the fake DI servers, the machine's CPU use
+(/proc/stat) and how many A queries reached the fake DI servers (Knot mod-stats),
+so the report can say which side was the bottleneck and whether hits were hits.
+
+Runs only inside the private network namespace the bash script made; every process
+it starts is a child of this one that dies with it (PR_SET_PDEATHSIG) and is
+stopped by its own PID.
+"""
+
+import argparse
+import ctypes
+import http.client
+import ipaddress
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import time
+from array import array
+from dataclasses import dataclass, field
+
+ZONE = "acme.amer.wxc-di.webex.com"
+AUTH_A, AUTH_B = "127.0.0.11", "127.0.0.12"
+ADDRS = {"diresolver": "127.0.0.1", "unbound": "127.0.0.2", "dnsdist": "127.0.0.3"}
+DIRES_ADMIN = "127.0.0.1:9553"
+DNSDIST_WEB = "127.0.0.3:8083"
+LABELS = {"diresolver": "diresolver", "unbound": "Unbound", "dnsdist": "dnsdist"}
+RESOLVERS = tuple(ADDRS)
+
+CPU_FWD, CPU_LOAD = 0, 1        # the resolver's core; dnsperf's and the DI pair's
+CACHE_ENTRIES = 2_000_000       # every resolver's cache bound: the 1M fill fits
+HIT_NAMES = 1000                # the cache-hit working set
+NAMES = 1_000_000               # distinct names: cache-miss runs and the fills
+SAMPLE = 1000                   # names re-asked to check that a fill was cached
+READY_TIMEOUT = 15.0
+STOP_GRACE = 5.0
+SETTLE = 1.0                    # after a fill: in-flight answers land, RSS settles
+SATURATED = 90.0                # % busy: "this CPU was the bottleneck"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+# ---- isolation ----------------------------------------------------------------------
+
+def assert_isolated():
+    """Refuse to start anything outside the bash script's loopback-only namespace."""
+    problems = []
+    if os.environ.get("DIRESOLVER_BENCH_NETNS") != "1":
+        problems.append("not started by tests/bench/throughput")
+    try:
+        if os.stat("/proc/self/ns/net").st_ino == os.stat("/proc/1/ns/net").st_ino:
+            problems.append("in the initial network namespace")
+    except OSError:
+        pass
+    with open("/proc/net/dev") as f:
+        ifaces = [line.split(":")[0].strip() for line in f.readlines()[2:]]
+    if ifaces != ["lo"]:
+        problems.append("interfaces other than lo: " + ", ".join(ifaces))
+    if problems:
+        sys.exit("bench: REFUSING TO RUN: " + "; ".join(problems))
+
+
+def require_loopback(*addrs):
+    for addr in addrs:
+        if ipaddress.ip_address(addr.rsplit(":", 1)[0]) not in ipaddress.ip_network("127.0.0.0/8"):
+            sys.exit(f"bench: {addr} is not in 127.0.0.0/8; refusing to run")
+
+
+# ---- processes and their CPU / memory -------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _child_setup(cpus):
+    def setup():
+        _libc.prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG: no orphan outlives us
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)   # what `taskset -c` does
+    return setup
+
+
+class Child:
+    """A long-running process this bench started, signalled only through its PID."""
+
+    def __init__(self, name, argv, log_path, cpus=None):
+        self.name, self.argv, self.log_path, self.cpus = name, argv, log_path, cpus
+        self.proc = None
+
+    def start(self):
+        with open(self.log_path, "ab") as out:
+            # From the main thread only: PDEATHSIG follows the thread that forked.
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=out, preexec_fn=_child_setup(self.cpus))
+        return self
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.running():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                log(f"{self.name} (pid {self.pid}) ignored SIGTERM; SIGKILL")
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def cpu_seconds(pid):
+    """utime + stime of the whole process (all its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK   # fields 14 and 15 of stat
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_times():
+    """Per CPU from /proc/stat, in jiffies: (not idle, user+nice+system, steal, total).
+
+    "Not idle" includes interrupt and softirq time, where much of the loopback
+    network stack runs without being charged to any process.
+    """
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            m = re.match(r"cpu(\d+) (.*)", line)
+            if m:
+                v = [int(x) for x in m.group(2).split()]
+                total = sum(v[:8])
+                out[int(m.group(1))] = (total - v[3] - v[4], v[0] + v[1] + v[2], v[7], total)
+    return out
+
+
+# ---- DNS ------------------------------------------------------------------------------
+
+def ask(addr, name, qtype=1, timeout=1.0):
+    """One UDP query; the answer's rcode, or None without a matching answer in time."""
+    question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
+    question += struct.pack("!HH", qtype, 1)
+    qid = int.from_bytes(os.urandom(2), "big")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(timeout)
+        try:
+            s.connect((addr, 53))
+            s.send(struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question)
+            end = time.monotonic() + timeout
+            while time.monotonic() < end:
+                data = s.recv(4096)
+                if data[:2] == qid.to_bytes(2, "big") and data[12:12 + len(question)] == question:
+                    return data[3] & 0x0F
+        except OSError:
+            return None
+    return None
+
+
+def wait_until(predicate, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} not within {timeout:.0f} s")
+
+
+def http_get(hostport, path, headers=None, timeout=2.0):
+    host, port = hostport.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        body = resp.read().decode(errors="replace")
+        if resp.status != 200:
+            raise RuntimeError(f"GET {path}: HTTP {resp.status}")
+        return body
+    finally:
+        conn.close()
+
+
+def render(template, path, **values):
+    with open(template) as f:
+        text = f.read()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    leftover = re.findall(r"@[A-Z_]+@", text)
+    if leftover:
+        raise RuntimeError(f"{template}: unset placeholders {sorted(set(leftover))}")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+# ---- the fake DI pair ---------------------------------------------------------------------
+
+class Knot:
+    def __init__(self, name, addr, opts):
+        self.name, self.addr = name, addr
+        self.conf = render(f"{opts.templates}/knot.conf.in", f"{opts.run_dir}/knot-{name}.conf",
+                           NAME=name, ADDR=addr, ZONE=ZONE, RUN=opts.run_dir,
+                           DIR=f"{opts.run_dir}/knot-{name}")
+        os.makedirs(f"{opts.run_dir}/knot-{name}", exist_ok=True)
+        subprocess.run(["knotc", "-c", self.conf, "conf-check"], check=True,
+                       stdout=subprocess.DEVNULL, timeout=10)
+        self.child = Child(f"knotd {name}", ["knotd", "-c", self.conf],
+                           f"{opts.run_dir}/knot-{name}.log", cpus={CPU_LOAD})
+
+    def start(self):
+        self.child.start()
+        wait_until(lambda: ask(self.addr, ZONE, qtype=6) == 0, READY_TIMEOUT,
+                   f"knotd {self.name} answering on {self.addr}")
+
+    def a_queries(self):
+        out = subprocess.run(["knotc", "-c", self.conf, "-t", "2", "stats",
+                              "mod-stats.query-type"], capture_output=True, text=True,
+                             timeout=10, check=True).stdout
+        m = re.search(r"query-type\[A\] = (\d+)", out)
+        return int(m.group(1)) if m else 0
+
+
+class Pair:
+    def __init__(self, opts):
+        self.servers = [Knot("A", AUTH_A, opts), Knot("B", AUTH_B, opts)]
+
+    def start(self):
+        for s in self.servers:
+            s.start()
+
+    def stop(self):
+        for s in self.servers:
+            s.child.stop()
+
+    def a_queries(self):
+        return sum(s.a_queries() for s in self.servers)
+
+    def cpu(self):
+        return sum(cpu_seconds(s.child.pid) for s in self.servers)
+
+    def pids(self):
+        return [s.child.pid for s in self.servers]
+
+
+# ---- the resolvers ------------------------------------------------------------------------
+
+class Resolver:
+    """One resolver under test; start() makes a fresh instance (empty cache)."""
+    key = ""
+
+    def __init__(self, opts):
+        self.opts, self.addr = opts, ADDRS[self.key]
+        self.child = None
+        self.instance = 0
+
+    def start(self, workers, cpus, counting=False):
+        """counting: the memory phase, which reads the cached-entry count."""
+        self.instance += 1
+        tag = f"{self.key}-{self.instance}"
+        conf = self.write_config(workers, tag, counting)
+        self.child = Child(self.key, self.argv(conf), f"{self.opts.run_dir}/{tag}.log", cpus)
+        self.child.start()
+        wait_until(lambda: not self.child.running() or ask(self.addr, f"ready.{ZONE}") == 0,
+                   READY_TIMEOUT, f"{self.key} answering on {self.addr}")
+        if not self.child.running():
+            raise RuntimeError(f"{self.key} exited at start; see {self.child.log_path}")
+        return self
+
+    def stop(self):
+        if self.child:
+            self.child.stop()
+            self.child = None
+
+    @property
+    def pid(self):
+        return self.child.pid
+
+    def entries(self):
+        """Cached entries as the resolver counts them, or None."""
+        return None
+
+
+class Diresolver(Resolver):
+    key = "diresolver"
+
+    def write_config(self, workers, tag, counting):
+        conf = render(f"{self.opts.templates}/diresolver.toml.in", f"{self.opts.run_dir}/{tag}.toml",
+                      ROOT=self.opts.root, ADDR=self.addr, WORKERS=workers, ADMIN=DIRES_ADMIN,
+                      CACHE_ENTRIES=CACHE_ENTRIES, AUTH_A=AUTH_A, AUTH_B=AUTH_B)
+        out = subprocess.run([self.opts.diresolver, "config-test", "-c", conf], capture_output=True,
+                             text=True, timeout=10)
+        if out.returncode != 0:
+            raise RuntimeError(f"diresolver config-test: {out.stderr.strip() or out.stdout.strip()}")
+        # Safety: every upstream in the printed routing table must be loopback.
+        for addr in re.findall(r"=([0-9.]+):\d+", out.stdout):
+            require_loopback(addr)
+        return conf
+
+    def argv(self, conf):
+        return [self.opts.diresolver, "run", "-c", conf]
+
+    def entries(self):
+        m = re.search(r"^diresolver_cache_entries(?:\{[^}]*\})? ([0-9.e+]+)$",
+                      http_get(DIRES_ADMIN, "/metrics"), re.M)
+        return int(float(m.group(1))) if m else None
+
+
+class Unbound(Resolver):
+    key = "unbound"
+
+    def write_config(self, workers, tag, counting):
+        # msg.cache.count needs extended-statistics, off in the timed runs.
+        conf = render(f"{self.opts.templates}/unbound.conf.in", f"{self.opts.run_dir}/{tag}.conf",
+                      ADDR=self.addr, WORKERS=workers, RUN=self.opts.run_dir, ZONE=ZONE,
+                      EXTENDED_STATS="yes" if counting else "no",
+                      AUTH_A=AUTH_A, AUTH_B=AUTH_B)
+        subprocess.run(["unbound-checkconf", conf], check=True, stdout=subprocess.DEVNULL,
+                       timeout=10)
+        self.conf = conf
+        return conf
+
+    def argv(self, conf):
+        return ["unbound", "-d", "-c", conf]
+
+    def entries(self):
+        out = subprocess.run(["unbound-control", "-c", self.conf, "stats_noreset"],
+                             capture_output=True, text=True, timeout=10).stdout
+        m = re.search(r"^msg\.cache\.count=(\d+)$", out, re.M)
+        return int(m.group(1)) if m else None
+
+
+class Dnsdist(Resolver):
+    key = "dnsdist"
+
+    def write_config(self, workers, tag, counting):
+        conf = render(f"{self.opts.templates}/dnsdist.conf.in", f"{self.opts.run_dir}/{tag}.conf",
+                      ADDR=self.addr, WORKERS=workers, ZONE=ZONE, AUTH_A=AUTH_A, AUTH_B=AUTH_B,
+                      CACHE_ENTRIES=CACHE_ENTRIES, WEB=DNSDIST_WEB)
+        check = subprocess.run(["dnsdist", "--check-config", "-C", conf], capture_output=True,
+                               text=True, timeout=10)
+        if check.returncode != 0:
+            raise RuntimeError(f"dnsdist --check-config: {check.stdout.strip()} {check.stderr.strip()}")
+        return conf
+
+    def argv(self, conf):
+        return ["dnsdist", "--supervised", "--disable-syslog", "-C", conf]
+
+    def entries(self):
+        data = json.loads(http_get(DNSDIST_WEB, "/api/v1/servers/localhost",
+                                   headers={"X-API-Key": "bench"}))
+        for pool in data.get("pools", []):
+            if pool.get("name", "") == "" and "cacheEntries" in pool:
+                return int(pool["cacheEntries"])
+        return None
+
+
+RESOLVER_CLASSES = {"diresolver": Diresolver, "unbound": Unbound, "dnsdist": Dnsdist}
+
+
+# ---- dnsperf ------------------------------------------------------------------------------
+
+def children_cpu():
+    """CPU seconds of this process and of every live process it started, by PID."""
+    me, out = os.getpid(), {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == me or int(fields[1]) == me:
+            out[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
+def ours_since(before, after):
+    return sum(after[pid] - before[pid] for pid in after if pid in before)
+
+
+def wait_quiet(opts):
+    """With --wait-quiet S: wait up to S seconds for other processes to leave the CPUs
+    (less than 10% of a core over one second), so a shared machine skews less."""
+    if opts.wait_quiet <= 0:
+        return
+    end = time.monotonic() + opts.wait_quiet
+    while True:
+        t0, sys0, ours0 = time.monotonic(), cpu_times(), children_cpu()
+        time.sleep(1.0)
+        sys1, ours1 = cpu_times(), children_cpu()
+        busy = sum(sys1[c][1] - sys0[c][1] for c in sys1) / CLK_TCK
+        other = (busy - ours_since(ours0, ours1)) / (time.monotonic() - t0)
+        if other < 0.10:
+            return
+        if time.monotonic() > end:
+            log(f"other processes still use {100 * other:.0f}% of a core; measuring anyway")
+            return
+        log(f"waiting for other processes to go ({100 * other:.0f}% of a core)")
+
+
+@dataclass
+class Measured:
+    """One dnsperf run and everything observed around it."""
+    what: str
+    sent: int = 0
+    completed: int = 0
+    lost: int = 0
+    rcodes: dict = field(default_factory=dict)
+    qps: float = 0.0
+    avg_ms: float = None
+    p99_ms: float = None
+    wall: float = 0.0           # dnsperf's lifetime, for the CPU shares
+    resolver_cpu: float = 0.0   # seconds, the resolver's process (all threads)
+    dnsperf_cpu: float = 0.0
+    auth_cpu: float = 0.0
+    upstream_a: int = 0         # A queries the fake DI pair got during the run
+    busy: dict = field(default_factory=dict)    # per CPU: % not idle (softirq included)
+    busy_s: dict = field(default_factory=dict)  # per CPU: seconds not idle
+    steal: float = 0.0          # % of all CPUs' time stolen by the hypervisor
+    other_cpu: float = 0.0      # % of one core used by processes that are not ours
+
+    @property
+    def lost_pct(self):
+        return 100.0 * self.lost / self.sent if self.sent else None
+
+    def per_answer(self, seconds):
+        return 1e6 * seconds / self.completed if self.completed else None
+
+    @property
+    def us_per_answer(self):
+        return self.per_answer(self.resolver_cpu)
+
+    @property
+    def cpu0_us_per_answer(self):
+        """The forwarder's whole core per answer in pinned runs: its process plus the
+        kernel's softirq work there, which /proc/PID/stat does not charge to it."""
+        return self.per_answer(self.busy_s[CPU_FWD])
+
+    def pct(self, seconds):
+        return 100.0 * seconds / self.wall if self.wall else None
+
+    @property
+    def upstream_per_answer(self):
+        return self.upstream_a / self.completed if self.completed else None
+
+
+def parse_dnsperf(text, m):
+    def num(pattern, conv=float):
+        found = re.search(pattern, text, re.M)
+        return conv(found.group(1)) if found else None
+    m.sent = num(r"^\s*Queries sent:\s+(\d+)", int) or 0
+    m.completed = num(r"^\s*Queries completed:\s+(\d+)", int) or 0
+    m.lost = num(r"^\s*Queries lost:\s+(\d+)", int) or 0
+    m.qps = num(r"^\s*Queries per second:\s+([0-9.]+)") or 0.0
+    avg = num(r"^\s*Average Latency \(s\):\s+([0-9.]+)")
+    m.avg_ms = avg * 1e3 if avg is not None else None
+    codes = re.search(r"^\s*Response codes:\s+(.*)$", text, re.M)
+    if codes:
+        m.rcodes = {c: int(n) for c, n in re.findall(r"([A-Z]+) (\d+) \(", codes.group(1))}
+
+
+def p99_latency(path):
+    """p99 in ms from dnsperf -v's per-answer lines: '> NOERROR name A 0.000123'."""
+    lat = array("d")
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b"> "):
+                try:
+                    lat.append(float(line.rsplit(None, 1)[1]))
+                except (ValueError, IndexError):
+                    pass
+    if not lat:
+        return None
+    lat = sorted(lat)
+    return 1e3 * lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+
+
+def dnsperf(opts, what, resolver, pair, datafile, *, seconds, once=False, cpus=None,
+            percentiles=False, concurrency=None):
+    """Run dnsperf against the resolver (bounded in time) and observe everything around it.
+
+    concurrency (clients, outstanding) is for warm-ups and checks; measured runs use
+    the options' and first wait for a quiet machine (--wait-quiet).
+    """
+    if concurrency is None:
+        wait_quiet(opts)
+    clients, outstanding = concurrency or (opts.clients, opts.outstanding)
+    out_path = f"{opts.run_dir}/dnsperf-{resolver.key}-{what.replace(' ', '_')}.out"
+    argv = ["dnsperf", "-s", resolver.addr, "-d", datafile, "-l", str(seconds),
+            "-c", str(clients), "-q", str(outstanding), "-T", "1", "-t", "2"]
+    if once:
+        argv += ["-n", "1"]
+    if percentiles:
+        argv += ["-v"]
+    m = Measured(what)
+    res_cpu0, auth_cpu0, up0 = cpu_seconds(resolver.pid), pair.cpu(), pair.a_queries()
+    ours0, sys0, t0 = children_cpu(), cpu_times(), time.monotonic()
+    with open(out_path, "wb") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                preexec_fn=_child_setup(cpus))
+    deadline = t0 + seconds + 20            # -l bounds it; this is the backstop
+    while True:
+        pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            log(f"dnsperf (pid {proc.pid}) overran its time limit; SIGKILL")
+            proc.kill()
+            _, status, rusage = os.wait4(proc.pid, 0)
+            break
+        time.sleep(0.02)
+    proc.returncode = os.waitstatus_to_exitcode(status)   # reaped here, not by Popen
+    m.wall = time.monotonic() - t0
+    res_cpu1, auth_cpu1, ours1, sys1 = cpu_seconds(resolver.pid), pair.cpu(), children_cpu(), cpu_times()
+    time.sleep(0.3)                         # late answers of the last upstream queries
+    m.upstream_a = pair.a_queries() - up0
+    m.resolver_cpu = res_cpu1 - res_cpu0
+    m.auth_cpu = auth_cpu1 - auth_cpu0
+    m.dnsperf_cpu = rusage.ru_utime + rusage.ru_stime
+    with open(out_path, errors="replace") as f:
+        f.seek(max(0, os.path.getsize(out_path) - 4000))
+        tail = f.read()
+    if proc.returncode != 0:
+        raise RuntimeError(f"dnsperf exited {proc.returncode}: {tail[-300:].strip()}")
+    parse_dnsperf(tail, m)
+    if percentiles:
+        m.p99_ms = p99_latency(out_path)
+    if not opts.keep:
+        os.unlink(out_path)
+    # The machine around the run: busy share per CPU, and what others used.
+    proc_busy = steal = total = 0
+    for cpu, (busy1, proc1, steal1, all1) in sys1.items():
+        busy0, proc0, steal0, all0 = sys0[cpu]
+        m.busy[cpu] = 100.0 * (busy1 - busy0) / max(1, all1 - all0)
+        m.busy_s[cpu] = (busy1 - busy0) / CLK_TCK
+        proc_busy += proc1 - proc0
+        steal += steal1 - steal0
+        total += all1 - all0
+    m.steal = 100.0 * steal / max(1, total)
+    ours = ours_since(ours0, ours1) + m.dnsperf_cpu
+    m.other_cpu = max(0.0, 100.0 * (proc_busy / CLK_TCK - ours) / m.wall)
+    return m
+
+
+# ---- the measurements -------------------------------------------------------------------------
+
+@dataclass
+class Fill:
+    label: str
+    names: int                  # distinct names asked so far
+    entries: int                # growth of the resolver's own count (None: it has none)
+    rss_kib: int
+    bytes_per_entry: float
+    cached: str                 # "hits/sample" of the re-ask check
+    qps: float
+
+
+@dataclass
+class Results:
+    hit: list = field(default_factory=list)        # Measured per round
+    miss: list = field(default_factory=list)
+    allcores: list = field(default_factory=list)
+    hit_cached: str = ""
+    rss_start_kib: int = None
+    fills: list = field(default_factory=list)      # Fill
+    errors: list = field(default_factory=list)
+
+
+def write_names(path, start, count, step=1):
+    with open(path, "w") as f:
+        f.writelines(f"m{i}.{ZONE} A\n" for i in range(start, start + count, step))
+    return path
+
+
+def warm(opts, resolver, pair):
+    dnsperf(opts, "warm", resolver, pair, opts.hit_file, seconds=10, once=True,
+            concurrency=(1, 20))
+
+
+def check_cached(opts, resolver, pair, path, count):
+    """Re-ask names answered once: how many came from the cache (no upstream A query).
+    (diresolver's and dnsdist's health probes ask SOA, so they do not count.)"""
+    m = dnsperf(opts, "re-ask", resolver, pair, path, seconds=10, once=True, cpus={CPU_LOAD},
+                concurrency=(1, 20))
+    return max(0, m.completed - m.upstream_a), count
+
+
+def start_all(resolvers, results, workers, cpus):
+    """Starts each resolver; one that fails is left out (and the failure noted)."""
+    live = []
+    for r in resolvers:
+        try:
+            r.start(workers, cpus)
+            live.append(r)
+        except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+            log(f"{r.key}: {e}")
+            results[r.key].errors.append(str(e))
+            r.stop()
+    return live
+
+
+def rounds(opts, live):
+    """Round i runs the resolvers rotated by i, so none is always first or last."""
+    for i in range(opts.rounds):
+        k = i % len(live)
+        yield i, live[k:] + live[:k]
+
+
+def measure(results, resolver, what, fn):
+    """One measured run; a failure is noted for that resolver and the bench goes on."""
+    try:
+        return fn()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        log(f"{resolver.key} {what}: {e}")
+        results[resolver.key].errors.append(f"{what}: {e}")
+        return None
+
+
+def bench_pinned(opts, resolvers, pair, results):
+    log(f"pinned: each resolver one worker on CPU {CPU_FWD}; dnsperf and the DI pair on "
+        f"CPU {CPU_LOAD}; {opts.rounds} round(s) of {opts.duration} s")
+    live = start_all(resolvers, results, 1, {CPU_FWD})
+    try:
+        for r in live:
+            warm(opts, r, pair)
+            hits, n = check_cached(opts, r, pair, opts.hit_file, HIT_NAMES)
+            results[r.key].hit_cached = f"{hits}/{n}"
+            if hits < n * 0.99:
+                results[r.key].errors.append(f"only {hits} of {n} warmed names came from the cache")
+        for i, order in rounds(opts, live):
+            for r in order:
+                log(f"{r.key}: cache hit, round {i + 1}")
+                m = measure(results, r, "cache hit", lambda: dnsperf(
+                    opts, "cache hit", r, pair, opts.hit_file, seconds=opts.duration,
+                    cpus={CPU_LOAD}, percentiles=True))
+                if m:
+                    results[r.key].hit.append(m)
+        for i, order in rounds(opts, live):
+            for r in order:
+                log(f"{r.key}: cache miss, round {i + 1}")
+                m = measure(results, r, "cache miss", lambda: dnsperf(
+                    opts, "cache miss", r, pair, opts.miss_files[i], seconds=opts.duration,
+                    once=True, cpus={CPU_LOAD}, percentiles=True))
+                if m:
+                    results[r.key].miss.append(m)
+                    if m.sent >= opts.miss_slice:
+                        results[r.key].errors.append(
+                            f"cache miss round {i + 1} used up its {opts.miss_slice} names early")
+    finally:
+        for r in live:
+            r.stop()
+
+
+def bench_memory(opts, resolver, pair, res):
+    log(f"{resolver.key}: memory per cached entry (fresh instance, one worker on CPU {CPU_FWD})")
+    resolver.start(1, {CPU_FWD}, counting=True)
+    try:
+        # The baseline has already walked the code of a miss and a hit.
+        warm(opts, resolver, pair)
+        check_cached(opts, resolver, pair, opts.hit_file, HIT_NAMES)
+        time.sleep(SETTLE)
+        res.rss_start_kib = rss_kib(resolver.pid)
+        entries0 = resolver.entries()
+        for label, start, count in opts.fills:
+            log(f"{resolver.key}: filling {count:,} more distinct names")
+            m = dnsperf(opts, f"fill {label}", resolver, pair, opts.fill_files[label],
+                        seconds=opts.fill_limit, once=True, cpus={CPU_LOAD})
+            if m.completed < count:
+                res.errors.append(f"fill {label}: {m.completed} of {count} names answered "
+                                  f"within {opts.fill_limit} s")
+            time.sleep(SETTLE)
+            rss = rss_kib(resolver.pid)
+            entries = resolver.entries()
+            names = start + count
+            step = max(1, names // SAMPLE)
+            sample = write_names(f"{opts.run_dir}/sample-{label}.txt", 0, names, step)
+            hits, n = check_cached(opts, resolver, pair, sample, len(range(0, names, step)))
+            # Per entry: over the resolver's own count when it keeps one, else the names.
+            grown = entries - entries0 if entries is not None and entries0 is not None else None
+            per_entry = 1024.0 * (rss - res.rss_start_kib) / (grown or names)
+            res.fills.append(Fill(label, names, grown, rss, per_entry, f"{hits}/{n}", m.qps))
+            if hits < n * 0.99:
+                res.errors.append(f"fill {label}: only {hits} of {n} re-asked names were cached")
+    finally:
+        resolver.stop()
+
+
+def bench_allcores(opts, resolvers, pair, results):
+    n = len(os.sched_getaffinity(0))
+    log(f"all cores: each resolver {n} workers, nothing pinned; {opts.rounds} round(s) "
+        f"of {opts.duration} s")
+    live = start_all(resolvers, results, n, None)
+    try:
+        for r in live:
+            warm(opts, r, pair)
+        for i, order in rounds(opts, live):
+            for r in order:
+                log(f"{r.key}: cache hit on all cores, round {i + 1}")
+                m = measure(results, r, "all cores", lambda: dnsperf(
+                    opts, "all cores", r, pair, opts.hit_file, seconds=opts.duration))
+                if m:
+                    results[r.key].allcores.append(m)
+    finally:
+        for r in live:
+            r.stop()
+
+
+def calibrate(opts, pair):
+    """diresolver's pinned cache hit under several dnsperf settings (-c, -q, -v)."""
+    resolver = Diresolver(opts)
+    resolver.start(1, {CPU_FWD})
+    rows = []
+    try:
+        warm(opts, resolver, pair)
+        for c, q in ((1, 20), (1, 100), (4, 100), (8, 50), (8, 100), (8, 200), (32, 1000)):
+            for verbose in (False, True):
+                opts.clients, opts.outstanding = c, q
+                m = dnsperf(opts, "calibrate", resolver, pair, opts.hit_file, seconds=opts.duration,
+                            cpus={CPU_LOAD}, percentiles=verbose)
+                rows.append((f"-c {c} -q {q}" + (" -v" if verbose else ""), m))
+                log(f"{rows[-1][0]}: {m.qps:,.0f} q/s")
+    finally:
+        resolver.stop()
+    print(f"\ndiresolver, cache hit, one worker on CPU {CPU_FWD}, dnsperf -T 1 on CPU {CPU_LOAD}, "
+          f"{opts.duration} s each")
+    print(f"{'dnsperf':<18}{'q/s':>10}{'avg ms':>8}{'p99 ms':>8}{'lost %':>8}{'µs/answer':>11}"
+          f"{f'CPU {CPU_FWD} %':>9}{f'CPU {CPU_LOAD} %':>9}{'other %':>9}")
+    for label, m in rows:
+        print(f"{label:<18}{m.qps:>10,.0f}{fmt(m.avg_ms, 3):>8}{fmt(m.p99_ms, 3):>8}"
+              f"{fmt(m.lost_pct, 2):>8}{fmt(m.us_per_answer, 2):>11}{fmt(m.busy[CPU_FWD]):>9}"
+              f"{fmt(m.busy[CPU_LOAD]):>9}{fmt(m.other_cpu):>9}")
+
+
+# ---- the report -------------------------------------------------------------------------------
+
+def fmt(v, digits=0, thousands=False):
+    if v is None:
+        return "-"
+    return f"{v:,.{digits}f}" if thousands else f"{v:.{digits}f}"
+
+
+def median(runs, f):
+    vals = [v for v in (f(m) for m in runs) if v is not None]
+    return statistics.median(vals) if vals else None
+
+
+def verdict(m, pinned):
+    """Which side limited a run: the CPU that was (nearly) never idle.
+
+    Pinned runs: CPU 0 runs only the resolver (and the kernel's work for its
+    packets), CPU 1 dnsperf and the DI pair. All-cores runs: both, shared.
+    """
+    if pinned:
+        fwd, load = m.busy[CPU_FWD] >= SATURATED, m.busy[CPU_LOAD] >= SATURATED
+        return {(True, True): "both CPUs", (True, False): "resolver",
+                (False, True): "load side", (False, False): "neither"}[(fwd, load)]
+    if sum(m.busy.values()) >= SATURATED * len(m.busy):
+        return f"all {len(m.busy)} CPUs"
+    return "neither"
+
+
+def verdicts(runs, pinned):
+    """The most frequent verdict of the rounds, with its count when not unanimous."""
+    if not runs:
+        return None
+    found = [verdict(m, pinned) for m in runs]
+    top = max(found, key=found.count)
+    return top if found.count(top) == len(found) else f"{top} {found.count(top)}/{len(found)}"
+
+
+def versions(opts):
+    """One line naming what was measured on what."""
+    def first(argv, pattern):
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            return "?"
+        m = re.search(pattern, out.stdout + out.stderr)
+        return m.group(1) if m else "?"
+    with open("/proc/cpuinfo") as f:
+        model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
+    parts = [("diresolver", [opts.diresolver, "--version"], r"diresolver (\S+)"),
+             ("Unbound", ["unbound", "-V"], r"Version (\S+)"),
+             ("dnsdist", ["dnsdist", "--version"], r"dnsdist (\S+)"),
+             ("dnsperf", ["dnsperf", "-h"], r"Version (\S+)"),
+             ("Knot", ["knotd", "--version"], r"version (\S+)")]
+    return ", ".join([f"{name} {first(argv, pattern)}" for name, argv, pattern in parts]
+                     + [f"{len(os.sched_getaffinity(0))} x {model}, Linux {os.uname().release}"])
+
+
+def build_sections(opts, results, order):
+    """[(title, [(label, {resolver: text}, {resolver: number}, ratio?)])]."""
+    def row(label, getter, digits=0, ratio=False, thousands=False):
+        texts, nums = {}, {}
+        for r in order:
+            try:
+                v = getter(results[r])
+            except (TypeError, AttributeError, IndexError, KeyError, ZeroDivisionError):
+                v = None
+            nums[r] = v if isinstance(v, (int, float)) else None
+            texts[r] = v if isinstance(v, str) else fmt(v, digits, thousands)
+        return label, texts, nums, ratio
+
+    def spread(runs):
+        if len(runs) < 2:
+            return None
+        return f"{min(m.qps for m in runs):,.0f}-{max(m.qps for m in runs):,.0f}"
+
+    def run_rows(get, pinned):
+        rows = [row("queries/s" + (" (median)" if opts.rounds > 1 else ""),
+                    lambda x: median(get(x), lambda m: m.qps), 0, True, True)]
+        if opts.rounds > 1:
+            rows.append(row("queries/s (min-max)", lambda x: spread(get(x))))
+        rows.append(row("avg latency ms", lambda x: median(get(x), lambda m: m.avg_ms), 3, True))
+        if pinned:                      # the all-cores runs go without dnsperf -v
+            rows.append(row("p99 latency ms", lambda x: median(get(x), lambda m: m.p99_ms), 3, True))
+        rows += [
+            row("lost %", lambda x: median(get(x), lambda m: m.lost_pct), 2),
+            row("resolver CPU µs/answer", lambda x: median(get(x), lambda m: m.us_per_answer), 2, True),
+        ]
+        if pinned:
+            rows += [
+                row(f"CPU {CPU_FWD} µs/answer (+kernel)",
+                    lambda x: median(get(x), lambda m: m.cpu0_us_per_answer), 2, True),
+                row("resolver process CPU %", lambda x: median(get(x), lambda m: m.pct(m.resolver_cpu))),
+                row(f"CPU {CPU_FWD} busy % (resolver)", lambda x: median(get(x), lambda m: m.busy[CPU_FWD])),
+                row(f"CPU {CPU_LOAD} busy % (dnsperf, DI)", lambda x: median(get(x), lambda m: m.busy[CPU_LOAD])),
+            ]
+        else:
+            rows += [
+                row(f"resolver process CPU % (of {ncpu * 100})",
+                    lambda x: median(get(x), lambda m: m.pct(m.resolver_cpu))),
+                row("dnsperf process CPU %", lambda x: median(get(x), lambda m: m.pct(m.dnsperf_cpu))),
+                row(f"CPUs busy % (of {ncpu * 100})", lambda x: median(get(x), lambda m: sum(m.busy.values()))),
+            ]
+        rows.append(row("bottleneck", lambda x: verdicts(get(x), pinned)))
+        return rows
+
+    ncpu = len(os.sched_getaffinity(0))
+    runs = f"median of {opts.rounds} x {opts.duration} s" if opts.rounds > 1 else f"{opts.duration} s"
+    sections = []
+    def insert_after(rows, label, new):
+        rows.insert(next(i for i, r in enumerate(rows) if r[0] == label) + 1, new)
+
+    hit = run_rows(lambda x: x.hit, True)
+    insert_after(hit, "lost %", row("warmed names from cache", lambda x: x.hit_cached or None))
+    if "pinned" not in opts.skip:
+        sections.append((f"cache hit: 1 thread on CPU {CPU_FWD}, {HIT_NAMES} names looped, {runs}", hit))
+    miss = run_rows(lambda x: x.miss, True)
+    insert_after(miss, "lost %", row("SERVFAIL", lambda x: median(x.miss, lambda m: m.rcodes.get("SERVFAIL", 0))))
+    insert_after(miss, "resolver CPU µs/answer", row("upstream queries/answer",
+                 lambda x: median(x.miss, lambda m: m.upstream_per_answer), 3))
+    if "pinned" not in opts.skip:
+        sections.append((f"cache miss: 1 thread on CPU {CPU_FWD}, distinct names, {runs}", miss))
+
+    mem = [row("RSS at start MiB", lambda x: x.rss_start_kib / 1024, 1, True)]
+    for i, label in enumerate(lbl for lbl, _, _ in opts.fills):
+        mem += [
+            row(f"{label}: entries cached", lambda x, i=i: x.fills[i].entries, 0, False, True),
+            row(f"{label}: RSS MiB", lambda x, i=i: x.fills[i].rss_kib / 1024, 1, True),
+            row(f"{label}: bytes/entry", lambda x, i=i: x.fills[i].bytes_per_entry, 0, True),
+            row(f"{label}: re-asked names cached", lambda x, i=i: x.fills[i].cached),
+            row(f"{label}: fill queries/s", lambda x, i=i: x.fills[i].qps, 0, False, True),
+        ]
+    if "memory" not in opts.skip:
+        sections.append(("memory: fresh instance, 1 thread, distinct names filled", mem))
+    if "allcores" not in opts.skip:
+        sections.append((f"cache hit, all cores: {ncpu} threads, nothing pinned, {runs}",
+                         run_rows(lambda x: x.allcores, False)))
+    return sections
+
+
+def ratio(nums, peer):
+    a, b = nums.get("diresolver"), nums.get(peer)
+    if a is None or b is None or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def notes_for(opts, results, order):
+    notes = []
+    for r in order:
+        res = results[r]
+        for runs, pinned in ((res.hit, True), (res.miss, True), (res.allcores, False)):
+            for m in runs:
+                if m.other_cpu >= 15:
+                    notes.append(f"{LABELS[r]} {m.what}: other processes used {m.other_cpu:.0f}% "
+                                 "of a core during a run; its numbers are skewed")
+                if m.steal >= 5:
+                    notes.append(f"{LABELS[r]} {m.what}: {m.steal:.0f}% CPU steal (hypervisor)")
+            if pinned and runs:
+                v = {verdict(m, True) for m in runs}
+                if "load side" in v:
+                    notes.append(f"{LABELS[r]} {runs[0].what}: dnsperf and the DI pair saturated "
+                                 f"CPU {CPU_LOAD}, the resolver's CPU was not: queries/s is a lower bound")
+                elif "both CPUs" in v:
+                    notes.append(f"{LABELS[r]} {runs[0].what}: CPU {CPU_LOAD} (dnsperf) was saturated "
+                                 "too: queries/s may be a lower bound; CPU µs/answer compares")
+        notes += [f"{LABELS[r]}: {e}" for e in res.errors]
+    return list(dict.fromkeys(notes))          # once each, in order
+
+
+def print_report(opts, results, order):
+    sections = build_sections(opts, results, order)
+    peers = [r for r in order if r != "diresolver"] if "diresolver" in order else []
+    cols = [LABELS[r] for r in order] + [f"dires/{LABELS[p]}" for p in peers]
+    width = max(len(label) for _, rows in sections for label, *_ in rows) + 2
+    notes = notes_for(opts, results, order)
+    setup = (f"fake DI pair {AUTH_A}, {AUTH_B} (knotd, wildcard A, TTL 3600); dnsperf -c "
+             f"{opts.clients} -q {opts.outstanding} -T 1; pinned runs: resolver on CPU {CPU_FWD}, "
+             f"dnsperf and the DI pair on CPU {CPU_LOAD}")
+    legend = "ratio = diresolver / peer (queries/s: higher is better; latency, CPU, memory: lower)"
+
+    print("\nthroughput: " + ", ".join(f"{LABELS[r]} on {ADDRS[r]}" for r in order))
+    ver = versions(opts)
+    print(ver)
+    print(setup)
+    print(legend)
+    for title, rows in sections:
+        print(f"\n{title}")
+        print(" " * width + "".join(f"{c:>16}" for c in cols))
+        for label, texts, nums, has_ratio in rows:
+            print(f"  {label:<{width - 2}}" + "".join(f"{texts[r]:>16}" for r in order)
+                  + "".join(f"{(ratio(nums, p) if has_ratio else ''):>16}" for p in peers))
+    if notes:
+        print("\nnotes:")
+        print("\n".join(f"  - {n}" for n in notes))
+
+    print("\nmarkdown:\n")
+    print(f"{ver}; {setup}; {legend}.\n")
+    print("| | " + " | ".join(cols) + " |")
+    print("|---|" + "---:|" * len(cols))
+    for title, rows in sections:
+        print(f"| **{title}** |" + " |" * len(cols))
+        for label, texts, nums, has_ratio in rows:
+            cells = [texts[r] for r in order] + [(ratio(nums, p) if has_ratio else "") for p in peers]
+            print(f"| {label} | " + " | ".join(cells) + " |")
+    if notes:
+        print()
+        print("\n".join(f"- {n}" for n in notes))
+
+
+# ---- main -------------------------------------------------------------------------------------
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--run-dir", required=True)
+    p.add_argument("--root", required=True)
+    p.add_argument("--templates", required=True)
+    p.add_argument("--diresolver", required=True)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--duration", type=int)
+    p.add_argument("--rounds", type=int)
+    p.add_argument("--clients", type=int, default=8)
+    p.add_argument("--outstanding", type=int, default=100)
+    p.add_argument("--only", action="append", choices=RESOLVERS)
+    p.add_argument("--skip", action="append", default=[], choices=("pinned", "memory", "allcores"))
+    p.add_argument("--calibrate", action="store_true")
+    p.add_argument("--keep", action="store_true")
+    p.add_argument("--wait-quiet", type=int, default=0)
+    opts = p.parse_args()
+    assert_isolated()
+    require_loopback(AUTH_A, AUTH_B, DIRES_ADMIN, DNSDIST_WEB, *ADDRS.values())
+    if not {CPU_FWD, CPU_LOAD} <= os.sched_getaffinity(0):
+        sys.exit(f"bench: needs CPUs {CPU_FWD} and {CPU_LOAD}")
+
+    opts.duration = opts.duration or (3 if opts.quick else 5)
+    opts.rounds = opts.rounds or (1 if opts.quick else 3)
+    opts.fill_limit = 60 if opts.quick else 150
+    opts.fills = [("100k", 0, 100_000)] if opts.quick else [("100k", 0, 100_000),
+                                                            ("1M", 100_000, 900_000)]
+    order = [r for r in RESOLVERS if not opts.only or r in opts.only]
+
+    log("writing the zone and the query files")
+    render(f"{opts.templates}/zone.in", f"{opts.run_dir}/{ZONE}.zone", ZONE=ZONE, AUTH_A=AUTH_A,
+           AUTH_B=AUTH_B)
+    with open(f"{opts.run_dir}/hit.txt", "w") as f:
+        f.writelines(f"h{i}.{ZONE} A\n" for i in range(HIT_NAMES))
+    opts.hit_file = f"{opts.run_dir}/hit.txt"
+    # Cache-miss rounds: a slice of the distinct names each (fresh for every resolver,
+    # whose cache has never seen them). The fills use the same names on fresh instances.
+    opts.miss_slice = NAMES // opts.rounds
+    opts.miss_files = [write_names(f"{opts.run_dir}/miss-{i}.txt", i * opts.miss_slice, opts.miss_slice)
+                       for i in range(opts.rounds)]
+    opts.fill_files = {label: write_names(f"{opts.run_dir}/fill-{label}.txt", start, count)
+                       for label, start, count in opts.fills}
+
+    pair = Pair(opts)
+    pair.start()
+    try:
+        if opts.calibrate:
+            calibrate(opts, pair)
+            return 0
+        results = {key: Results() for key in order}
+        resolvers = [RESOLVER_CLASSES[key](opts) for key in order]
+        if "pinned" not in opts.skip:
+            bench_pinned(opts, resolvers, pair, results)
+        if "memory" not in opts.skip:
+            for r in resolvers:
+                measure(results, r, "memory", lambda: bench_memory(opts, r, pair, results[r.key]))
+        if "allcores" not in opts.skip:
+            bench_allcores(opts, resolvers, pair, results)
+        print_report(opts, results, order)
+    finally:
+        pair.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sys.exit(main())
