@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 
 #include "config/config.hpp"
 #include "readiness/validator.hpp"
@@ -32,42 +33,40 @@ void print_routing_table(const Config& config) {
   if (!has_default) std::cout << std::setw(40) << "." << std::setw(12) << "refused" << "(no [default] set)\n";
 }
 
-}  // namespace
 
-int config_test_command(const std::string& config_file) {
+// The config, or nullopt after printing its error (file, key, reason).
+std::optional<Config> load_or_report(const std::string& config_file) {
   try {
-    print_routing_table(load_config(config_file));
-    return 0;
+    return load_config(config_file);
   } catch (const ConfigError& e) {
     log::error(e.what());
-    return 1;
+    return std::nullopt;
   }
 }
 
+}  // namespace
+
+int config_test_command(const std::string& config_file) {
+  auto config = load_or_report(config_file);
+  if (!config) return 1;
+  print_routing_table(*config);
+  return 0;
+}
+
 int check_command(const std::string& config_file, bool json) {
-  Config config;
-  try {
-    config = load_config(config_file);
-  } catch (const ConfigError& e) {
-    log::error(e.what());
-    return 1;
-  }
+  auto config = load_or_report(config_file);
+  if (!config) return 1;
   UpstreamRegistry registry;
-  auto report = validate_once(std::make_shared<Runtime>(std::move(config), registry));
+  auto report = validate_once(std::make_shared<Runtime>(std::move(*config), registry));
   std::cout << (json ? report.json() : report.text());
   return report.passed() ? 0 : 1;
 }
 
 int run_command(const std::string& config_file) {
-  Config config;
-  try {
-    config = load_config(config_file);
-  } catch (const ConfigError& e) {
-    log::error(e.what());
-    return 1;
-  }
+  auto config = load_or_report(config_file);
+  if (!config) return 1;
   log::info("diresolver ", DIRESOLVER_VERSION, " starting with ", config_file);
-  return run_daemon(std::move(config));
+  return run_daemon(std::move(*config));
 }
 
 }  // namespace diresolver

@@ -50,4 +50,26 @@ inline std::vector<uint8_t> answer_wire(const std::string& name, uint16_t id, in
   return to_wire(pkt);
 }
 
+// An answer to qname/qtype with `rcode` and records given as text
+// ("name ttl IN TYPE data"), optionally with an OPT of `edns` bytes.
+inline std::vector<uint8_t> reply_wire(const std::string& qname, ldns_rr_type qtype, ldns_pkt_rcode rcode,
+                                       const std::vector<std::string>& answers,
+                                       const std::vector<std::string>& authority = {}, int edns = 0) {
+  ldns_pkt* pkt = new_query(qname, qtype, 7);
+  ldns_pkt_set_qr(pkt, true);
+  ldns_pkt_set_rcode(pkt, static_cast<uint8_t>(rcode));
+  auto push = [&](ldns_pkt_section section, const std::string& text) {
+    ldns_rr* rr = nullptr;
+    if (ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK)
+      ldns_pkt_push_rr(pkt, section, rr);
+  };
+  for (const auto& a : answers) push(LDNS_SECTION_ANSWER, a);
+  for (const auto& a : authority) push(LDNS_SECTION_AUTHORITY, a);
+  if (edns) {
+    ldns_pkt_set_edns_udp_size(pkt, static_cast<uint16_t>(edns));
+    ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 0, ""));
+  }
+  return to_wire(pkt);
+}
+
 }  // namespace diresolver::test

@@ -31,26 +31,7 @@ Query make(const std::string& name, ldns_rr_type type = LDNS_RR_TYPE_A, uint16_t
   return q;
 }
 
-// An answer built with ldns from record strings ("name ttl IN TYPE data").
-std::vector<uint8_t> answer(const std::string& qname, ldns_rr_type qtype, ldns_pkt_rcode rcode,
-                            std::vector<std::string> answers, std::vector<std::string> authority = {},
-                            int edns = 0) {
-  ldns_pkt* pkt = test::new_query(qname, qtype, 7);
-  ldns_pkt_set_qr(pkt, true);
-  ldns_pkt_set_rcode(pkt, static_cast<uint8_t>(rcode));
-  auto push = [&](ldns_pkt_section section, const std::string& text) {
-    ldns_rr* rr = nullptr;
-    REQUIRE(ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
-    ldns_pkt_push_rr(pkt, section, rr);
-  };
-  for (const auto& a : answers) push(LDNS_SECTION_ANSWER, a);
-  for (const auto& a : authority) push(LDNS_SECTION_AUTHORITY, a);
-  if (edns) {
-    ldns_pkt_set_edns_udp_size(pkt, static_cast<uint16_t>(edns));
-    ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, 0, ""));
-  }
-  return test::to_wire(pkt);
-}
+using test::reply_wire;
 
 const std::string soa = "example. 3600 IN SOA ns.example. admin.example. 1 7200 900 1209600 ";
 
@@ -68,7 +49,7 @@ std::vector<uint32_t> ttls_of(const std::vector<uint8_t>& wire) {
 
 TEST_CASE("positive answers live for the smallest answer/authority TTL, clamped") {
   CacheSettings s;
-  auto a = answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+  auto a = reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
                   {"www.example. 300 IN A 192.0.2.1", "www.example. 120 IN A 192.0.2.2"},
                   {"example. 600 IN NS ns.example."});
   auto r = analyze_answer(a, s);
@@ -85,39 +66,39 @@ TEST_CASE("positive answers live for the smallest answer/authority TTL, clamped"
 
 TEST_CASE("RFC 2308: negative answers live for min(SOA TTL, SOA MINIMUM), capped") {
   CacheSettings s;
-  auto nx = answer("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {}, {soa + "300"});
+  auto nx = reply_wire("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {}, {soa + "300"});
   auto r = analyze_answer(nx, s);
   CHECK(r.cacheable);
   CHECK(r.negative);
   CHECK(r.ttl == 300);  // MINIMUM 300 < SOA TTL 3600
-  auto nodata = answer("www.example.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, {},
+  auto nodata = reply_wire("www.example.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, {},
                        {"example. 60 IN SOA ns.example. admin.example. 1 7200 900 1209600 900"});
   CHECK(analyze_answer(nodata, s).ttl == 60);  // SOA TTL 60 < MINIMUM 900
   s.max_negative_ttl = 30;
   CHECK(analyze_answer(nx, s).ttl == 30);
-  auto no_soa = answer("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {});
+  auto no_soa = reply_wire("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {});
   CHECK_FALSE(analyze_answer(no_soa, s).cacheable);
 }
 
 TEST_CASE("SERVFAIL (unless servfail_ttl), REFUSED, FORMERR and truncated answers are not cached") {
   CacheSettings s;
-  auto servfail = answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, {});
+  auto servfail = reply_wire("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, {});
   CHECK_FALSE(analyze_answer(servfail, s).cacheable);
   s.servfail_ttl = 5;
   CHECK(analyze_answer(servfail, s).ttl == 5);
-  CHECK_FALSE(analyze_answer(answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, {}), s).cacheable);
-  CHECK_FALSE(analyze_answer(answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_FORMERR, {}), s).cacheable);
-  auto tc = answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"x.example. 300 IN A 192.0.2.1"});
+  CHECK_FALSE(analyze_answer(reply_wire("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_REFUSED, {}), s).cacheable);
+  CHECK_FALSE(analyze_answer(reply_wire("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_FORMERR, {}), s).cacheable);
+  auto tc = reply_wire("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"x.example. 300 IN A 192.0.2.1"});
   tc[2] |= 0x02;
   CHECK_FALSE(analyze_answer(tc, s).cacheable);
-  auto zero = answer("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"x.example. 0 IN A 192.0.2.1"});
+  auto zero = reply_wire("x.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"x.example. 0 IN A 192.0.2.1"});
   CHECK_FALSE(analyze_answer(zero, s).cacheable);
 }
 
 TEST_CASE("a hit carries the client's ID and question case, and TTLs age but never go below zero") {
   PacketCache cache({});
   auto q = make("www.example.");
-  cache.store(q.key(), answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}),
+  cache.store(q.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}),
               1'000'000);
   auto client = make("WwW.ExAmple.", LDNS_RR_TYPE_A, 0xabcd);
   CHECK(client.key().hash == q.key().hash);
@@ -137,7 +118,7 @@ TEST_CASE("a hit carries the client's ID and question case, and TTLs age but nev
 TEST_CASE("NXDOMAIN is served for its SOA-derived time") {
   PacketCache cache({});
   auto q = make("nope.example.");
-  cache.store(q.key(), answer("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {}, {soa + "120"}), 0);
+  cache.store(q.key(), reply_wire("nope.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NXDOMAIN, {}, {soa + "120"}), 0);
   std::vector<uint8_t> out;
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 119'000, false, out).status == CacheStatus::hit);
   CHECK(dns::rcode_of(out) == dns::Rcode::nxdomain);
@@ -148,7 +129,7 @@ TEST_CASE("NXDOMAIN is served for its SOA-derived time") {
 TEST_CASE("the key separates type, DO, CD, RD and EDNS presence") {
   PacketCache cache({});
   auto a = make("www.example.");
-  cache.store(a.key(), answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}), 0);
+  cache.store(a.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}), 0);
   std::vector<uint8_t> out;
   for (auto other : {make("www.example.", LDNS_RR_TYPE_AAAA), make("www.example.", LDNS_RR_TYPE_A, 1, 1232),
                      make("www.example.", LDNS_RR_TYPE_A, 1, 1232, true)}) {
@@ -171,7 +152,7 @@ TEST_CASE("serve-stale: an expired entry within stale_max comes back with TTL 30
   PacketCache cache(s);
   auto q = make("www.example.", LDNS_RR_TYPE_A, 5, 1232);
   cache.store(q.key(),
-              answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}, {}, 1232),
+              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}, {}, 1232),
               0);
   std::vector<uint8_t> out;
   CHECK(cache.peek(q.key(), 61'000) == CacheStatus::stale);
@@ -189,7 +170,7 @@ TEST_CASE("serve-stale: an expired entry within stale_max comes back with TTL 30
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 60'000 + 3'600'001, true, out).status == CacheStatus::miss);
   // A fresh answer replaces the stale one.
   cache.store(q.key(),
-              answer("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}, {}, 1232),
+              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}, {}, 1232),
               100'000);
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 100'000, false, out).status == CacheStatus::hit);
 }
@@ -197,7 +178,7 @@ TEST_CASE("serve-stale: an expired entry within stale_max comes back with TTL 30
 TEST_CASE("prefetch is asked for once, in the last 10 % of an entry's life") {
   PacketCache cache({});
   auto q = make("popular.example.");
-  cache.store(q.key(), answer("popular.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+  cache.store(q.key(), reply_wire("popular.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
                             {"popular.example. 100 IN A 192.0.2.1"}), 0);
   std::vector<uint8_t> out;
   CHECK_FALSE(cache.lookup(q.key(), q.wire, q.parsed, 89'000, false, out).prefetch);
@@ -250,7 +231,7 @@ TEST_CASE("flush all, one name (every type), or a whole zone") {
   std::vector<uint8_t> out;
   auto store = [&](const std::string& name, ldns_rr_type type) {
     auto q = make(name, type);
-    cache.store(q.key(), answer(name, type, LDNS_RCODE_NOERROR, {name + " 300 IN A 192.0.2.1"}), 0);
+    cache.store(q.key(), reply_wire(name, type, LDNS_RCODE_NOERROR, {name + " 300 IN A 192.0.2.1"}), 0);
   };
   store("a.acme.example.", LDNS_RR_TYPE_A);
   store("a.acme.example.", LDNS_RR_TYPE_TXT);

@@ -13,17 +13,7 @@ const std::string zone = "acme.amer.wxc-di.webex.com.";
 
 std::vector<uint8_t> reply(ldns_pkt_rcode rcode, std::vector<std::string> answers,
                            std::vector<std::string> authority = {}) {
-  ldns_pkt* pkt = test::new_query(zone, LDNS_RR_TYPE_SOA, 1);
-  ldns_pkt_set_qr(pkt, true);
-  ldns_pkt_set_rcode(pkt, static_cast<uint8_t>(rcode));
-  auto push = [&](ldns_pkt_section section, const std::string& text) {
-    ldns_rr* rr = nullptr;
-    REQUIRE(ldns_rr_new_frm_str(&rr, text.c_str(), 0, nullptr, nullptr) == LDNS_STATUS_OK);
-    ldns_pkt_push_rr(pkt, section, rr);
-  };
-  for (const auto& a : answers) push(LDNS_SECTION_ANSWER, a);
-  for (const auto& a : authority) push(LDNS_SECTION_AUTHORITY, a);
-  return test::to_wire(pkt);
+  return test::reply_wire(zone, LDNS_RR_TYPE_SOA, rcode, answers, authority);
 }
 
 CheckResult judge(const std::vector<uint8_t>& answer, uint32_t rtt_ms = 1) {
