@@ -16,7 +16,6 @@ import argparse
 import ctypes
 import gc
 import http.client
-import ipaddress
 import json
 import os
 import re
@@ -28,11 +27,13 @@ import subprocess
 import sys
 import threading
 import time
+
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
-LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+from bench_isolation import assert_isolated, log, require_loopback
+
 ANSWER_DEADLINE = 5.0      # seconds: no answer by then = lost
 SLOW_MS = (100, 500)       # the "slower than" rows
 READY_TIMEOUT = 15.0
@@ -43,37 +44,6 @@ RESOLVERS = ("diresolver", "diresolver-seq", "unbound", "dnsdist")
 LABELS = {"diresolver": "diresolver", "diresolver-seq": "diresolver-seq",
           "unbound": "Unbound", "dnsdist": "dnsdist"}
 SCENARIOS = ("blackhole", "crash")
-
-
-def log(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-# ---- isolation --------------------------------------------------------------------
-
-def assert_isolated():
-    """Refuse to start anything outside the bash script's loopback-only namespace."""
-    problems = []
-    if os.environ.get("DIRESOLVER_BENCH_NETNS") != "1":
-        problems.append("not started by tests/bench/failover")
-    try:
-        if os.stat("/proc/self/ns/net").st_ino == os.stat("/proc/1/ns/net").st_ino:
-            problems.append("in the initial network namespace")
-    except OSError:
-        pass
-    with open("/proc/net/dev") as f:
-        ifaces = [line.split(":")[0].strip() for line in f.readlines()[2:]]
-    if ifaces != ["lo"]:
-        problems.append("interfaces other than lo: " + ", ".join(ifaces))
-    if problems:
-        sys.exit("bench: REFUSING TO RUN: " + "; ".join(problems))
-
-
-def require_loopback(*addrs):
-    for addr in addrs:
-        host = addr.rsplit(":", 1)[0] if addr.count(":") == 1 else addr
-        if ipaddress.ip_address(host) not in LOOPBACK:
-            sys.exit(f"bench: {addr} is not in 127.0.0.0/8; refusing to run")
 
 
 # ---- child processes ----------------------------------------------------------------
@@ -961,7 +931,7 @@ def _on_signal(signum, _frame):
 
 
 def main():
-    assert_isolated()
+    assert_isolated("failover")
     opts = parse_args()
     with open("/proc/loadavg") as f:
         opts.loadavg = f.read().split()[0]

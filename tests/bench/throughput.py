@@ -27,7 +27,6 @@ stopped by its own PID.
 import argparse
 import ctypes
 import http.client
-import ipaddress
 import json
 import os
 import re
@@ -38,6 +37,8 @@ import struct
 import subprocess
 import sys
 import time
+
+from bench_isolation import assert_isolated, log, require_loopback
 from array import array
 from dataclasses import dataclass, field
 
@@ -59,36 +60,6 @@ STOP_GRACE = 5.0
 SETTLE = 1.0                    # after a fill: in-flight answers land, RSS settles
 SATURATED = 90.0                # % busy: "this CPU was the bottleneck"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def log(msg):
-    print(f"bench: {msg}", file=sys.stderr, flush=True)
-
-
-# ---- isolation ----------------------------------------------------------------------
-
-def assert_isolated():
-    """Refuse to start anything outside the bash script's loopback-only namespace."""
-    problems = []
-    if os.environ.get("DIRESOLVER_BENCH_NETNS") != "1":
-        problems.append("not started by tests/bench/throughput")
-    try:
-        if os.stat("/proc/self/ns/net").st_ino == os.stat("/proc/1/ns/net").st_ino:
-            problems.append("in the initial network namespace")
-    except OSError:
-        pass
-    with open("/proc/net/dev") as f:
-        ifaces = [line.split(":")[0].strip() for line in f.readlines()[2:]]
-    if ifaces != ["lo"]:
-        problems.append("interfaces other than lo: " + ", ".join(ifaces))
-    if problems:
-        sys.exit("bench: REFUSING TO RUN: " + "; ".join(problems))
-
-
-def require_loopback(*addrs):
-    for addr in addrs:
-        if ipaddress.ip_address(addr.rsplit(":", 1)[0]) not in ipaddress.ip_network("127.0.0.0/8"):
-            sys.exit(f"bench: {addr} is not in 127.0.0.0/8; refusing to run")
 
 
 # ---- processes and their CPU / memory -------------------------------------------------
@@ -996,7 +967,7 @@ def main():
     p.add_argument("--keep", action="store_true")
     p.add_argument("--wait-quiet", type=int, default=0)
     opts = p.parse_args()
-    assert_isolated()
+    assert_isolated("throughput")
     require_loopback(AUTH_A, AUTH_B, DIRES_ADMIN, DNSDIST_WEB, *ADDRS.values())
     if not {CPU_FWD, CPU_LOAD} <= os.sched_getaffinity(0):
         sys.exit(f"bench: needs CPUs {CPU_FWD} and {CPU_LOAD}")
