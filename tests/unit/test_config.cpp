@@ -176,19 +176,38 @@ TEST_CASE("a missing file or zone map is reported with its path") {
   }
 }
 
-TEST_CASE("the shipped example configs load") {
-  for (const char* name : {"diresolver.toml", "lab.toml"}) {
-    CAPTURE(name);
-    std::ifstream in(std::string(DIRESOLVER_SOURCE_DIR) + "/config/" + name);
-    std::stringstream text;
-    text << in.rdbuf();
-    std::string body = text.str();
-    // The example relies on the installed zone map path; point it at the source tree.
-    if (body.find("\nzone_map =") == std::string::npos) body = zone_map_line() + body;
-    else body = std::regex_replace(body, std::regex("\nzone_map = [^\n]*"), "\n" + zone_map_line());
-    TempConfig file(body);
-    auto config = load_config(file.path());
-    CHECK(config.zones[0].kind == RouteKind::di);
-    CHECK(config.zones[0].zone.find(".amer.wxc-di.webex.com.") != std::string::npos);
-  }
+namespace {
+
+// A shipped example config, made to use the source tree's zone map (the
+// examples rely on the installed path or a path relative to config/).
+std::string shipped_config(const char* name) {
+  std::ifstream in(std::string(DIRESOLVER_SOURCE_DIR) + "/config/" + name);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string body = text.str();
+  if (body.find("\nzone_map =") == std::string::npos) return zone_map_line() + body;
+  return std::regex_replace(body, std::regex("\nzone_map = [^\n]*"), "\n" + zone_map_line());
+}
+
+void check_loads_with_di_zone(const std::string& body) {
+  TempConfig file(body);
+  auto config = load_config(file.path());
+  CHECK(config.zones[0].kind == RouteKind::di);
+  CHECK(config.zones[0].zone.find(".amer.wxc-di.webex.com.") != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("the lab config loads") { check_loads_with_di_zone(shipped_config("lab.toml")); }
+
+// The production example is the package's conffile: with no customer in it a
+// fresh install must refuse to start, with one clear line, rather than
+// forward some example customer's domain.
+TEST_CASE("the production config leaves customer unset, and loads once it is set") {
+  std::string body = shipped_config("diresolver.toml");
+  CHECK(body.find("\n# customer = ") != std::string::npos);
+  TempConfig file(body);
+  CHECK_THROWS_WITH_AS(load_config(file.path()), (file.path() + ": customer: missing required key").c_str(),
+                       ConfigError);
+  check_loads_with_di_zone("customer = \"acme\"\n" + body);
 }
