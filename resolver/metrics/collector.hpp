@@ -1,16 +1,17 @@
 // The Prometheus view of the daemon, built at scrape time: per-worker
 // counters are summed here, so the query path never touches a shared metric.
 // Names follow Prometheus conventions (diresolver_ prefix, base units,
-// _total counters); labels are bounded: zone, server (display name),
-// transport, reason, result. The README lists every name.
+// _total counters); labels are bounded: zone, region, server (display
+// name), route, transport, rcode, reason, result, never a query name or a
+// client address. The README lists every name; a test compares it with a scrape.
 #pragma once
 
 #include <prometheus/collectable.h>
 
-#include "cache/packet_cache.hpp"
-#include "metrics/upstream_view.hpp"
 #include <functional>
 
+#include "cache/packet_cache.hpp"
+#include "metrics/upstream_view.hpp"
 #include "server/runtime.hpp"
 
 namespace diresolver {

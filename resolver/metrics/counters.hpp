@@ -44,6 +44,7 @@ class Counter {
   X(tcp_retries)         /* TC=1 upstream answers retried over TCP */           \
   X(tcp_connections)     /* client TCP connections accepted */                  \
   X(tcp_rejected)        /* client TCP connections closed at the limit */       \
+  X(tcp_closed)          /* accepted client TCP connections since closed */     \
   X(send_failures)       /* answers that could not be sent to the client */         \
   X(hedges)              /* extra attempts sent because the first was slow */     \
   X(late_answers)        /* valid upstream answers that came after the winner */ \
@@ -54,9 +55,33 @@ class Counter {
   X(cache_prefetches)    /* background refreshes of popular entries */           \
   X(not_ready)           /* DI queries answered SERVFAIL/EDE 14 before validation */
 
-// Upstream RTT histogram buckets, in seconds: loopback labs to intercontinental paths.
-inline constexpr std::array<double, 12> rtt_bucket_bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                             0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+// A histogram of durations kept as per-bucket counters (upper bounds in
+// microseconds, the last bucket is +Inf), so observing is a few compares and
+// two thread-owned increments.
+template <size_t N>
+struct DurationHistogram {
+  static constexpr size_t bucket_count = N + 1;
+  std::array<Counter, N + 1> buckets;
+  Counter sum_us;
+
+  void observe(const std::array<uint32_t, N>& bounds_us, uint64_t duration_us) {
+    size_t bucket = 0;
+    while (bucket < N && duration_us > bounds_us[bucket]) ++bucket;
+    buckets[bucket].inc();
+    sum_us.store_add(duration_us);
+  }
+};
+
+// Upstream RTT: loopback labs to intercontinental paths.
+inline constexpr std::array<uint32_t, 12> rtt_bounds_us = {500,    1000,   2500,   5000,    10000,   25000,
+                                                           50000,  100000, 250000, 500000,  1000000, 2500000};
+// Client-observed latency (query read to answer written): from cache hits
+// (tens of microseconds) to the 1.5 s forwarding deadline.
+inline constexpr std::array<uint32_t, 15> latency_bounds_us = {50,    100,    250,    500,    1000,
+                                                               2500,  5000,   10000,  25000,  50000,
+                                                               100000, 250000, 500000, 1000000, 2500000};
+// Route counters are indexed by a zone's slot, stable across reloads (UpstreamRegistry::zone_slot).
+inline constexpr size_t max_zone_slots = 256;
 
 #define DIRESOLVER_SERVER_COUNTERS(X) \
   X(queries_udp)                      \
@@ -67,7 +92,8 @@ inline constexpr std::array<double, 12> rtt_bucket_bounds = {0.0005, 0.001, 0.00
   X(late_answers)                     \
   X(tcp_connects)                     \
   X(probes_ok)                        \
-  X(probes_failed)
+  X(probes_failed)                    \
+  X(failover_answers)
 
 // What one worker saw of one upstream server (index: Upstream::id()).
 struct ServerCounters {
@@ -75,10 +101,9 @@ struct ServerCounters {
   DIRESOLVER_SERVER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
 #undef DIRESOLVER_COUNTER_FIELD
   std::array<Counter, 6> failures;  // by UpstreamError
-  std::array<Counter, rtt_bucket_bounds.size() + 1> rtt_buckets;  // last: +Inf
-  Counter rtt_sum_us;
+  DurationHistogram<rtt_bounds_us.size()> rtt;
 
-  void observe_rtt(uint32_t rtt_us);
+  void observe_rtt(uint32_t rtt_us) { rtt.observe(rtt_bounds_us, rtt_us); }
 };
 
 struct WorkerCounters {
@@ -88,6 +113,9 @@ struct WorkerCounters {
   DIRESOLVER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
 #undef DIRESOLVER_COUNTER_FIELD
   std::vector<ServerCounters> servers;
+  std::array<Counter, 16> responses_by_rcode;  // every answer sent to a client, by header RCODE
+  DurationHistogram<latency_bounds_us.size()> latency;
+  std::array<Counter, max_zone_slots> routed;  // queries routed to each zone (by slot)
 };
 
 // What the control thread counts about the daemon itself.

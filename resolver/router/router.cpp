@@ -4,10 +4,10 @@
 
 namespace diresolver {
 
-Router::Router(const std::vector<ZoneSpec>& zones) {
+Router::Router(const std::vector<ZoneSpec>& zones, const std::vector<unsigned>& counter_slots) {
   for (size_t i = 0; i < zones.size(); ++i) {
     const auto& z = zones[i];
-    routes_.emplace(zone_name_to_wire(z.zone), Route{z.zone, z.kind, z.region, i});
+    routes_.emplace(zone_name_to_wire(z.zone), Route{z.zone, z.kind, z.region, i, counter_slots.at(i)});
   }
 }
 

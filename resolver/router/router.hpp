@@ -21,11 +21,13 @@ struct Route {
   RouteKind kind;
   std::string region;
   size_t set_index;  // index into the worker's upstream sets (same order as Config::zones)
+  unsigned counter_slot;  // index of its per-worker route counter
 };
 
 class Router {
  public:
-  explicit Router(const std::vector<ZoneSpec>& zones);
+  // `counter_slots[i]` is zones[i]'s route counter slot.
+  Router(const std::vector<ZoneSpec>& zones, const std::vector<unsigned>& counter_slots);
   // nullptr when no zone covers the name (and there is no default set).
   const Route* lookup(std::string_view lower_wire_name) const;
 

@@ -8,7 +8,8 @@ namespace diresolver {
 
 QueryHandler::QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache,
                            const std::atomic<bool>& di_open, WorkerCounters& counters)
-    : runtime_(std::move(runtime)), forwarder_(forwarder), cache_(cache), di_open_(di_open), counters_(counters) {
+    : runtime_(std::move(runtime)), forwarder_(forwarder), cache_(cache), di_open_(di_open), counters_(counters),
+      time_responses_(runtime_->config.admin.listen.has_value()) {
   cached_.reserve(65536 + 64);
   if (cache_)
     forwarder_.set_answer_sink([cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer) {
@@ -16,7 +17,8 @@ QueryHandler::QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache
     });
 }
 
-void QueryHandler::handle(dns::Bytes packet, const Client& client) {
+void QueryHandler::handle(dns::Bytes packet, Client client) {
+  if (time_responses_) client.received_ns = uv_hrtime();
   (client.tcp ? counters_.queries_tcp : counters_.queries_udp).inc();
   auto check = dns::check_query(packet);
   if (rejected_as_malformed(packet, check, client)) return;
@@ -61,7 +63,10 @@ bool QueryHandler::refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& que
 const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query,
                                            const Client& client) {
   const Route* route = runtime_->router.lookup(query.name());
-  if (route) return route;
+  if (route) {
+    counters_.routed[route->counter_slot].inc();
+    return route;
+  }
   // Not an open resolver: without a default set, only the configured zones are served.
   counters_.no_route_refused.inc();
   send(client, query, dns::make_reply(packet, query, dns::Rcode::refused));
@@ -158,6 +163,7 @@ void QueryHandler::relay(const Client& client, const dns::ParsedQuery& query, Fo
 }
 
 void QueryHandler::send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer) {
+  count_response(client, answer);
   if (client.tcp) return client.tcp->send(answer);
   if (answer.size() > query.max_udp_answer()) {
     counters_.truncated_to_client.inc();
@@ -165,6 +171,12 @@ void QueryHandler::send(const Client& client, const dns::ParsedQuery& query, dns
     return client.udp->send(client.address, cut);
   }
   client.udp->send(client.address, answer);
+}
+
+void QueryHandler::count_response(const Client& client, dns::Bytes answer) {
+  if (answer.size() >= dns::header_size)
+    counters_.responses_by_rcode[static_cast<size_t>(dns::rcode_of(answer))].inc();
+  if (client.received_ns) counters_.latency.observe(latency_bounds_us, (uv_hrtime() - client.received_ns) / 1000);
 }
 
 }  // namespace diresolver

@@ -21,7 +21,7 @@ class QueryHandler {
   QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache, const std::atomic<bool>& di_open,
                WorkerCounters& counters);
 
-  void handle(dns::Bytes packet, const Client& client);
+  void handle(dns::Bytes packet, Client client);
   // A reload: queries from now on use `runtime`; those in flight keep theirs.
   void use(RuntimePtr runtime) { runtime_ = std::move(runtime); }
 
@@ -38,12 +38,15 @@ class QueryHandler {
   bool serve_stale(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   void relay(const Client& client, const dns::ParsedQuery& query, ForwardOutcome&& outcome);
   void send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer);
+  void count_response(const Client& client, dns::Bytes answer);
 
   RuntimePtr runtime_;
   Forwarder& forwarder_;
   PacketCache* cache_;
   const std::atomic<bool>& di_open_;
   WorkerCounters& counters_;
+  // The latency histogram costs two clock reads per query: only when /metrics can show it.
+  bool time_responses_;
   std::vector<uint8_t> cached_;  // a cache hit is copied here: reused, never reallocated
 };
 

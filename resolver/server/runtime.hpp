@@ -18,14 +18,24 @@
 namespace diresolver {
 
 struct Runtime {
-  Runtime(Config c, UpstreamRegistry& registry) : config(std::move(c)), router(config.zones), acl(config.acl) {
+  Runtime(Config c, UpstreamRegistry& registry)
+      : config(std::move(c)), zone_slots(slots_of(config.zones, registry)), router(config.zones, zone_slots),
+        acl(config.acl) {
     HealthSettings health{config.health.fall, config.health.rise};
     for (const auto& zone : config.zones) sets.emplace_back(zone, config.upstream.selection, health, registry);
   }
   Config config;
+  std::vector<unsigned> zone_slots;  // route counter slot of each of config.zones
   Router router;
   Acl acl;
   std::vector<UpstreamSet> sets;
+
+ private:
+  static std::vector<unsigned> slots_of(const std::vector<ZoneSpec>& zones, UpstreamRegistry& registry) {
+    std::vector<unsigned> slots;
+    for (const auto& zone : zones) slots.push_back(registry.zone_slot(zone.zone));
+    return slots;
+  }
 };
 
 using RuntimePtr = std::shared_ptr<const Runtime>;

@@ -38,7 +38,9 @@ void TcpListener::accept_one() {
   connections_.emplace(connection.get(), connection);
 }
 
-void TcpListener::forget(TcpConnection* connection) { connections_.erase(connection); }
+void TcpListener::forget(TcpConnection* connection) {
+  if (connections_.erase(connection)) counters_.tcp_closed.inc();
+}
 
 void TcpListener::close() {
   socket_.close();

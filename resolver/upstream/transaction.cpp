@@ -134,6 +134,7 @@ void Transaction::on_answer(const Attempt& attempt, std::vector<uint8_t>&& answe
     return;
   }
   if (attempt.hedge) counters.hedges_won.inc();
+  if (!attempt.hedge && attempt.server != attempts_.front().server) counters.failover_answers.inc();
   deliver({ForwardStatus::answered, std::move(answer), UpstreamError::timeout, packet_});
 }
 

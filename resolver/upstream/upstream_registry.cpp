@@ -19,6 +19,15 @@ std::shared_ptr<Upstream> UpstreamRegistry::obtain(const std::string& name, cons
   return server;
 }
 
+unsigned UpstreamRegistry::zone_slot(const std::string& zone) {
+  if (auto it = zone_slots_.find(zone); it != zone_slots_.end()) return it->second;
+  if (zone_slots_.size() >= max_zones)
+    throw std::runtime_error("more than " + std::to_string(max_zones) + " zones configured since start; restart");
+  auto slot = static_cast<unsigned>(zone_slots_.size());
+  zone_slots_.emplace(zone, slot);
+  return slot;
+}
+
 unsigned UpstreamRegistry::free_id() {
   std::vector<bool> used(max_servers, false);
   for (auto it = servers_.begin(); it != servers_.end();) {

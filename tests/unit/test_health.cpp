@@ -117,3 +117,15 @@ TEST_CASE("the registry keeps a server across reloads and recycles ids nobody ho
   auto next = registry.obtain("X", *SockAddr::parse("127.0.0.99", 53), "c.example.", {});
   CHECK(next->id() == freed);
 }
+
+TEST_CASE("a zone keeps its route counter slot for the life of the process") {
+  UpstreamRegistry registry;
+  auto amer = registry.zone_slot("acme.amer.wxc-di.webex.com.");
+  auto corp = registry.zone_slot("corp.example.");
+  CHECK(amer != corp);
+  CHECK(registry.zone_slot("acme.amer.wxc-di.webex.com.") == amer);  // a reload: same slot
+  for (unsigned i = 2; i < UpstreamRegistry::max_zones; ++i) registry.zone_slot("z" + std::to_string(i) + ".");
+  CHECK_THROWS_WITH_AS(registry.zone_slot("one-too-many."),
+                       "more than 256 zones configured since start; restart", std::runtime_error);
+  CHECK(registry.zone_slot("corp.example.") == corp);  // known zones still resolve when full
+}

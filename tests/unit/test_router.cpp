@@ -19,6 +19,13 @@ std::vector<ZoneSpec> zones(bool with_default) {
   return out;
 }
 
+// Slots deliberately differ from indexes: the router must carry what it is given.
+Router make_router(const std::vector<ZoneSpec>& zones) {
+  std::vector<unsigned> slots;
+  for (size_t i = 0; i < zones.size(); ++i) slots.push_back(static_cast<unsigned>(100 + i));
+  return Router(zones, slots);
+}
+
 // The parser hands the router lower-cased wire names; do the same here.
 std::string wire(std::string text) {
   for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -33,7 +40,7 @@ const char* zone_for(const Router& router, const char* name) {
 }  // namespace
 
 TEST_CASE("longest suffix wins") {
-  Router router(zones(true));
+  Router router = make_router(zones(true));
   struct Case {
     const char* name;
     const char* zone;
@@ -59,12 +66,13 @@ TEST_CASE("longest suffix wins") {
 }
 
 TEST_CASE("without a default set, names outside every zone have no route") {
-  Router router(zones(false));
+  Router router = make_router(zones(false));
   CHECK(std::string(zone_for(router, "www.example.org")) == "(none)");
   CHECK(std::string(zone_for(router, ".")) == "(none)");
   CHECK(std::string(zone_for(router, "x.acme.amer.wxc-di.webex.com")) == "acme.amer.wxc-di.webex.com.");
   const Route* route = router.lookup(wire("x.corp.example"));
   REQUIRE(route);
   CHECK(route->set_index == 3);
+  CHECK(route->counter_slot == 103);
   CHECK(route->kind == RouteKind::forward);
 }

@@ -1,0 +1,93 @@
+// The standard process_* metrics every Prometheus client library exports
+// (prometheus-cpp has none), read from /proc/self at scrape time, and
+// diresolver_build_info.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <sstream>
+
+#include "metrics/collector_parts.hpp"
+#include "metrics/families.hpp"
+
+namespace diresolver::metrics {
+
+namespace {
+
+struct ProcStat {
+  double cpu_seconds = 0;
+  double start_ticks = 0;
+  double virtual_bytes = 0;
+  double resident_bytes = 0;
+};
+
+// /proc/self/stat: the command name may hold spaces and parentheses, so the
+// fields are counted from the last ')'. proc(5) numbers them from 1.
+ProcStat read_proc_stat() {
+  std::ifstream in("/proc/self/stat");
+  std::string line;
+  std::getline(in, line);
+  ProcStat stat;
+  auto end_of_name = line.rfind(')');
+  if (end_of_name == std::string::npos) return stat;
+  std::istringstream fields(line.substr(end_of_name + 2));
+  std::vector<std::string> f{std::istream_iterator<std::string>(fields), {}};
+  if (f.size() < 22) return stat;  // f[0] is field 3 (state)
+  double ticks = double(sysconf(_SC_CLK_TCK));
+  stat.cpu_seconds = (std::stod(f[14 - 3]) + std::stod(f[15 - 3])) / ticks;
+  stat.start_ticks = std::stod(f[22 - 3]);
+  stat.virtual_bytes = std::stod(f[23 - 3]);
+  stat.resident_bytes = std::stod(f[24 - 3]) * double(sysconf(_SC_PAGESIZE));
+  return stat;
+}
+
+double boot_time_seconds() {
+  std::ifstream in("/proc/stat");
+  std::string key;
+  double value = 0;
+  while (in >> key) {
+    if (key == "btime" && in >> value) return value;
+    in.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
+  }
+  return 0;
+}
+
+double open_fds() {
+  std::error_code error;
+  double count = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", error), end; !error && it != end; it.increment(error))
+    ++count;
+  return count;
+}
+
+double max_fds() {
+  rlimit limit{};
+  return getrlimit(RLIMIT_NOFILE, &limit) == 0 ? double(limit.rlim_cur) : 0;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> process_families() {
+  auto stat = read_proc_stat();
+  double ticks = double(sysconf(_SC_CLK_TCK));
+  return {
+      single("process_cpu_seconds_total", "User and system CPU time spent", MetricType::Counter, stat.cpu_seconds),
+      single("process_resident_memory_bytes", "Resident memory size", MetricType::Gauge, stat.resident_bytes),
+      single("process_virtual_memory_bytes", "Virtual memory size", MetricType::Gauge, stat.virtual_bytes),
+      single("process_open_fds", "Open file descriptors", MetricType::Gauge, open_fds()),
+      single("process_max_fds", "Limit of open file descriptors", MetricType::Gauge, max_fds()),
+      single("process_start_time_seconds", "Start time of the process since the Unix epoch", MetricType::Gauge,
+             boot_time_seconds() + stat.start_ticks / ticks),
+  };
+}
+
+MetricFamily build_info_family() {
+  auto f = family("diresolver_build_info", "Always 1; the labels say which build is running", MetricType::Gauge);
+  add(f, {{"version", DIRESOLVER_VERSION}, {"commit", DIRESOLVER_GIT_COMMIT}}, 1);
+  return f;
+}
+
+}  // namespace diresolver::metrics
