@@ -8,6 +8,7 @@
 #include "config/config.hpp"
 #include "readiness/validator.hpp"
 #include "server/daemon.hpp"
+#include "snippet/snippet.hpp"
 #include "upstream/upstream_set.hpp"
 #include "util/log.hpp"
 
@@ -60,6 +61,20 @@ int check_command(const std::string& config_file, bool json) {
   auto report = validate_once(std::make_shared<Runtime>(std::move(*config), registry));
   std::cout << (json ? report.json() : report.text());
   return report.passed() ? 0 : 1;
+}
+
+int snippet_command(const std::string& config_file, const std::string& target) {
+  // The target first: a typo is a usage error whatever the config says.
+  auto parsed = parse_snippet_target(target);
+  if (!parsed) {
+    std::cerr << "diresolver: unknown snippet target \"" << target << "\" (valid: " << snippet_target_names()
+              << ")\n";
+    return 2;
+  }
+  auto config = load_or_report(config_file);
+  if (!config) return 1;
+  std::cout << forwarding_snippet(*config, *parsed);
+  return 0;
 }
 
 int run_command(const std::string& config_file) {
