@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 
+import metrics_cost
 from bench_isolation import assert_isolated, log, require_loopback
 from array import array
 from dataclasses import dataclass, field
@@ -964,6 +965,7 @@ def main():
     p.add_argument("--only", action="append", choices=RESOLVERS)
     p.add_argument("--skip", action="append", default=[], choices=("pinned", "memory", "allcores"))
     p.add_argument("--calibrate", action="store_true")
+    p.add_argument("--metrics-cost", action="store_true")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--wait-quiet", type=int, default=0)
     opts = p.parse_args()
@@ -998,6 +1000,9 @@ def main():
     try:
         if opts.calibrate:
             calibrate(opts, pair)
+            return 0
+        if opts.metrics_cost:
+            metrics_cost.bench_metrics_cost(opts, pair, sys.modules[__name__])
             return 0
         results = {key: Results() for key in order}
         resolvers = [RESOLVER_CLASSES[key](opts) for key in order]
