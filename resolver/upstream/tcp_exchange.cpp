@@ -5,7 +5,7 @@
 namespace diresolver {
 
 TcpExchange::TcpExchange(const ExchangeRequest& request, TcpPool& pool, ExchangeDone done)
-    : request_(request), pool_(pool), done_(std::move(done)), packet_(request.packet.begin(), request.packet.end()) {}
+    : request_(request), pool_(pool), packet_(request.packet.begin(), request.packet.end()), done_(std::move(done)) {}
 
 TcpExchange::~TcpExchange() {
   if (waiting_) pool_.cancel(*request_.server, id_, this);

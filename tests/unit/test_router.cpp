@@ -10,12 +10,12 @@ namespace {
 
 std::vector<ZoneSpec> zones(bool with_default) {
   std::vector<ZoneSpec> out = {
-      {"acme.amer.wxc-di.webex.com.", RouteKind::di, "amer", {}},
-      {"acme.eu.wxc-di.webex.com.", RouteKind::di, "eu", {}},
-      {"webex.com.", RouteKind::forward, "", {}},
-      {"corp.example.", RouteKind::forward, "", {}},
+      {"acme.amer.wxc-di.webex.com.", RouteKind::di, "amer", {}, {}},
+      {"acme.eu.wxc-di.webex.com.", RouteKind::di, "eu", {}, {}},
+      {"webex.com.", RouteKind::forward, "", {}, {}},
+      {"corp.example.", RouteKind::forward, "", {}, {}},
   };
-  if (with_default) out.push_back({".", RouteKind::fallback, "", {}});
+  if (with_default) out.push_back({".", RouteKind::fallback, "", {}, {}});
   return out;
 }
 
