@@ -54,6 +54,8 @@ struct ServerSettings {
   unsigned workers = 0;              // 0: one per core
   uint32_t tcp_idle_timeout_ms = 10'000;
   unsigned tcp_max_connections = 1024;  // per worker
+  // Started as root (no systemd): switch to this user once every socket is bound.
+  std::string user;
 };
 
 struct UpstreamSettings {

@@ -1,6 +1,7 @@
 #include "config/settings_reader.hpp"
 
 #include <ldns/ldns.h>
+#include <pwd.h>
 
 #include "dns/name.hpp"
 #include "upstream/upstream_set.hpp"
@@ -56,12 +57,14 @@ ServerSettings read_server_settings(const TomlTable& top) {
   auto table = top.table("server");
   std::vector<std::string> listen = {"127.0.0.1:53", "[::1]:53"};
   if (table) {
-    table->check_keys({"listen", "workers", "tcp_idle_timeout_ms", "tcp_max_connections"});
+    table->check_keys({"listen", "workers", "tcp_idle_timeout_ms", "tcp_max_connections", "user"});
     listen = table->string_array("listen").value_or(listen);
     if (listen.empty()) table->fail("listen", "name at least one address");
     out.workers = table->integer_or("workers", out.workers, 0, 256);
     out.tcp_idle_timeout_ms = table->integer_or("tcp_idle_timeout_ms", out.tcp_idle_timeout_ms, 100, 3'600'000);
     out.tcp_max_connections = table->integer_or("tcp_max_connections", out.tcp_max_connections, 1, 65'535);
+    out.user = table->string("user").value_or("");
+    if (!out.user.empty() && !getpwnam(out.user.c_str())) table->fail("user", "no such user \"" + out.user + "\"");
   }
   for (size_t i = 0; i < listen.size(); ++i)
     out.listen.push_back(read_address(top, "server.listen[" + std::to_string(i) + "]", listen[i]));

@@ -15,6 +15,7 @@
 #include "metrics/status.hpp"
 #include "readiness/gate.hpp"
 #include "readiness/notifier.hpp"
+#include "server/privileges.hpp"
 #include "server/reload.hpp"
 #include "server/worker.hpp"
 #include "upstream/prober.hpp"
@@ -60,8 +61,10 @@ class Daemon {
     watch_signals();  // before "started", so an immediate SIGTERM is clean
     gate_ = std::make_unique<ReadinessGate>(&control_, [this] { return runtime(); });
     try {
-      start_workers();
+      create_workers();
       start_admin();
+      give_up_root();
+      for (auto& worker : workers_) worker->start();
     } catch (const std::exception& e) {
       log::error(e.what());
       stop();
@@ -82,12 +85,19 @@ class Daemon {
     return runtime_;
   }
 
-  void start_workers() {
+  // Binds every worker's sockets; their threads start after give_up_root().
+  void create_workers() {
     const auto& server = runtime_->config.server;
     for (unsigned i = 0, n = worker_count(server); i < n; ++i)
       workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(server), cache_.get(), gate_->di_open()));
     for (const auto& address : server.listen) log::info("listening on ", address.to_string(), " udp+tcp");
-    for (auto& worker : workers_) worker->start();
+  }
+
+  // Every socket is bound: root is no longer needed (reloads never rebind).
+  void give_up_root() {
+    auto done = drop_privileges(runtime_->config.server.user);
+    if (done.starts_with("running as root")) log::warn(done);
+    else if (!done.empty()) log::info(done);
   }
 
   void start_prober() {
