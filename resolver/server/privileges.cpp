@@ -20,7 +20,11 @@ namespace {
 
 std::string drop_privileges(const std::string& user) {
   if (user.empty()) return geteuid() == 0 ? "running as root (server.user is not set)" : "";
-  if (geteuid() != 0) return "not started as root: server.user \"" + user + "\" left as it is";
+  if (geteuid() != 0) {
+    const passwd* self = getpwuid(geteuid());
+    if (self && user == self->pw_name) return "";  // systemd started us as that user already
+    return "not started as root: cannot become server.user \"" + user + "\"";
+  }
   const passwd* entry = getpwnam(user.c_str());
   if (!entry) throw std::runtime_error("cannot switch to user \"" + user + "\": no such user");
   uid_t uid = entry->pw_uid;
