@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "config/config.hpp"
@@ -185,8 +184,10 @@ std::string shipped_config(const char* name) {
   std::stringstream text;
   text << in.rdbuf();
   std::string body = text.str();
-  if (body.find("\nzone_map =") == std::string::npos) return zone_map_line() + body;
-  return std::regex_replace(body, std::regex("\nzone_map = [^\n]*"), "\n" + zone_map_line());
+  auto start = body.find("\nzone_map =");
+  if (start == std::string::npos) return zone_map_line() + body;
+  auto end = body.find('\n', start + 1);
+  return body.substr(0, start + 1) + zone_map_line() + (end == std::string::npos ? "" : body.substr(end + 1));
 }
 
 void check_loads_with_di_zone(const std::string& body) {
