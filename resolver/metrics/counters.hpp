@@ -46,6 +46,7 @@ class Counter {
   X(tcp_rejected)        /* client TCP connections closed at the limit */       \
   X(tcp_closed)          /* accepted client TCP connections since closed */     \
   X(send_failures)       /* answers that could not be sent to the client */         \
+  X(udp_batched_answers) /* UDP answers written by one sendmmsg with others */    \
   X(hedges)              /* extra attempts sent because the first was slow */     \
   X(late_answers)        /* valid upstream answers that came after the winner */ \
   X(upstream_tcp_connects) /* TCP connections opened to upstreams */           \

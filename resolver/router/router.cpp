@@ -12,13 +12,9 @@ Router::Router(const std::vector<ZoneSpec>& zones, const std::vector<unsigned>& 
 }
 
 const Route* Router::lookup(std::string_view name) const {
-  // Heterogeneous lookup needs C++20 transparent hashing; a short string copy
-  // per step is cheap next to a forward and avoids that machinery.
-  std::string key;
   size_t pos = 0;
   while (pos < name.size()) {
-    key.assign(name.substr(pos));
-    if (auto it = routes_.find(key); it != routes_.end()) return &it->second;
+    if (auto it = routes_.find(name.substr(pos)); it != routes_.end()) return &it->second;
     auto label = static_cast<uint8_t>(name[pos]);
     if (label == 0) break;
     pos += 1 + label;

@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -32,7 +33,12 @@ class Router {
   const Route* lookup(std::string_view lower_wire_name) const;
 
  private:
-  std::unordered_map<std::string, Route> routes_;
+  // Transparent: a lookup takes a view of the query name, so routing allocates nothing.
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view name) const { return std::hash<std::string_view>{}(name); }
+  };
+  std::unordered_map<std::string, Route, NameHash, std::equal_to<>> routes_;
 };
 
 }  // namespace diresolver

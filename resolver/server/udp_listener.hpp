@@ -1,10 +1,16 @@
-// A worker's UDP listening socket: reads each datagram into one buffer and
-// hands it to the query path; sends answers without queuing (a full socket
-// buffer drops the answer and counts it, as a busy UDP server must).
+// A worker's UDP listening socket. Datagrams are read in batches (libuv's
+// recvmmsg mode: one system call for up to `read_batch` queries) and handed to
+// the query path one by one; answers made while a batch is being handled are
+// gathered and written with one sendmmsg when it ends. Answers that come later
+// (from an upstream) go out at once. Nothing is queued: a full socket buffer
+// drops the answer and counts it, as a busy UDP server must.
 #pragma once
 
+#include <sys/socket.h>
 #include <uv.h>
 
+#include <array>
+#include <memory>
 #include <vector>
 
 #include "dns/wire.hpp"
@@ -23,17 +29,33 @@ class UdpListener {
   UdpListener& operator=(const UdpListener&) = delete;
 
   void send(const SockAddr& to, dns::Bytes answer);
-  void close() { socket_.close(); }
+  void close();  // answers gathered so far go out first
 
  private:
+  // libuv's most per recvmmsg call, each in a 64 KiB slice of the read buffer.
+  static constexpr size_t read_batch = 20;
+  static constexpr size_t slice = 65536;
+
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
                       unsigned flags);
+  void receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned flags);
+  bool gather(const SockAddr& to, dns::Bytes answer);
+  void flush();
+  void send_now(const SockAddr& to, dns::Bytes answer);
 
   QueryHandler& handler_;
   WorkerCounters& counters_;
   uv::Handle<uv_udp_t> socket_;
-  std::vector<uint8_t> buffer_;
+  int fd_ = -1;
+  // Not zeroed: only the slices datagrams land in are ever touched.
+  std::unique_ptr<uint8_t[]> read_buffer_;
+  bool in_batch_ = false;  // between the first datagram of a batch and its end
+  // Answers gathered during a batch: addresses, and their bytes back to back.
+  size_t gathered_ = 0;
+  std::array<SockAddr, read_batch> to_;
+  std::array<size_t, read_batch + 1> offsets_{};
+  std::vector<uint8_t> answers_;
 };
 
 }  // namespace diresolver

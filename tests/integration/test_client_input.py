@@ -7,6 +7,7 @@ pipelining, split length prefixes, out-of-order answers, clients that vanish
 mid-query, idle timeout.
 """
 
+import signal
 import socket
 import struct
 import time
@@ -200,6 +201,48 @@ class TcpFramingTest(harness.IntegrationCase):
                     data = b""
                 self.assertEqual(b"", data, "idle connection was not closed")
                 self.assertLess(time.monotonic() - begin, 4.0)
+
+
+class UdpBatches(harness.IntegrationCase):
+    """Datagrams are read with recvmmsg and answers of one read batch leave with one
+    sendmmsg: a burst must still get every answer, each to its own sender and ID."""
+
+    def test_a_burst_gets_every_answer_to_its_own_socket(self):
+        names = [f"b{i}.{DI_ZONE}" for i in range(40)]
+        with Daemon(harness.health_config()) as daemon:
+            for name in names:  # cached: the burst is answered inside its read batches
+                query(name)
+            # Stopped while the burst is sent, the daemon finds it all queued: one read
+            # takes many datagrams, however fast it would otherwise keep up.
+            daemon.proc.send_signal(signal.SIGSTOP)
+            sockets = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(4)]
+            for sock in sockets:
+                sock.bind(("127.0.0.1", 0))  # its port, known before the first send
+            sent = {}
+            for round_ in range(3):
+                for i, name in enumerate(names + [f"fresh{round_}.{DI_ZONE}"]):
+                    sock = sockets[i % len(sockets)]
+                    msg = dns.message.make_query(name, "A")
+                    sent[(sock.getsockname()[1], msg.id)] = msg
+                    sock.sendto(msg.to_wire(), (harness.DAEMON_ADDR, harness.DAEMON_PORT))
+            daemon.proc.send_signal(signal.SIGCONT)
+            got = {}
+            for sock in sockets:
+                sock.settimeout(2.0)
+                port = sock.getsockname()[1]
+                try:
+                    while len([k for k in got if k[0] == port]) < len([k for k in sent if k[0] == port]):
+                        answer = dns.message.from_wire(sock.recv(4096))
+                        got[(port, answer.id)] = answer
+                except socket.timeout:
+                    pass
+                sock.close()
+            batched = harness.metric(harness.get_metrics(), "diresolver_udp_batched_responses_total")
+        self.assertEqual(set(sent), set(got), "every query, answered to the socket that sent it")
+        for key, msg in sent.items():
+            self.assertEqual(got[key].question, msg.question)
+            self.assertEqual(harness.answer_ips(got[key]), [harness.FAKES[harness.DI1][1]])
+        self.assertGreater(batched, 0, "no answer went out in a batch")
 
 
 if __name__ == "__main__":
