@@ -4,8 +4,8 @@ namespace diresolver {
 
 Forwarder::Forwarder(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
     : counters_(counters), scratch_(65536), tcp_(loop, settings.tcp_idle_timeout_ms, counters, scratch_),
-      dead_exchanges_(loop), dead_transactions_(loop),
-      context_{loop, settings, counters, ids_, scratch_, tcp_, dead_exchanges_, nullptr} {}
+      udp_(loop, counters, scratch_), dead_exchanges_(loop), dead_transactions_(loop),
+      context_{loop, settings, counters, ids_, scratch_, tcp_, udp_, dead_exchanges_, nullptr} {}
 
 Forwarder::~Forwarder() { cancel_all(); }
 
@@ -31,6 +31,7 @@ void Forwarder::cancel_all() {
   tcp_.close_all();
   dead_transactions_.close();
   dead_exchanges_.close();
+  udp_.close_all();  // after every exchange that could still name one of its sockets
 }
 
 }  // namespace diresolver

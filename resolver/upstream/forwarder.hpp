@@ -1,5 +1,5 @@
 // The forwarder: one per worker. It owns what that worker's upstream traffic
-// needs (query IDs, the receive buffer, pooled TCP connections) and the
+// needs (query IDs, the receive buffer, pooled UDP sockets and TCP connections) and the
 // transactions in flight, and frees finished ones on the loop's next turn.
 #pragma once
 
@@ -37,6 +37,7 @@ class Forwarder {
   QueryIdSource ids_;
   std::vector<uint8_t> scratch_;
   TcpPool tcp_;
+  UdpSocketPool udp_;  // outlives every exchange below: they leave its sockets when destroyed
   uv::Graveyard<Exchange> dead_exchanges_;
   uv::Graveyard<Transaction> dead_transactions_;
   ForwardContext context_;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "upstream/tcp_exchange.hpp"
-#include "upstream/udp_exchange.hpp"
+#include "upstream/pooled_udp_exchange.hpp"
 
 namespace diresolver {
 
@@ -71,7 +71,7 @@ bool Transaction::launch(size_t server_index, Transport transport, bool hedge, b
   auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
   std::unique_ptr<Exchange> exchange;
   if (transport == Transport::udp)
-    exchange = std::make_unique<UdpExchange>(request, done);
+    exchange = std::make_unique<PooledUdpExchange>(request, context_.udp, done);
   else
     exchange = std::make_unique<TcpExchange>(request, context_.tcp, done);
   (transport == Transport::udp ? counters.queries_udp : counters.queries_tcp).inc();

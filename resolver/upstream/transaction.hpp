@@ -25,6 +25,7 @@
 #include "upstream/exchange.hpp"
 #include "upstream/query_id.hpp"
 #include "upstream/tcp_pool.hpp"
+#include "upstream/udp_socket_pool.hpp"
 #include "upstream/upstream_set.hpp"
 #include "uv/graveyard.hpp"
 
@@ -56,6 +57,7 @@ struct ForwardContext {
   QueryIdSource& ids;
   std::vector<uint8_t>& scratch;
   TcpPool& tcp;
+  UdpSocketPool& udp;
   uv::Graveyard<Exchange>& dead_exchanges;
   AnswerSink sink;
 };

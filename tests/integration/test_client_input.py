@@ -239,9 +239,12 @@ class UdpBatches(harness.IntegrationCase):
                 sock.close()
             batched = harness.metric(harness.get_metrics(), "diresolver_udp_batched_responses_total")
         self.assertEqual(set(sent), set(got), "every query, answered to the socket that sent it")
+        # The fresh names may be hedged to the second server (timers run late after SIGCONT).
+        pair_ips = {harness.FAKES[harness.DI1][1], harness.FAKES[harness.DI2][1]}
         for key, msg in sent.items():
             self.assertEqual(got[key].question, msg.question)
-            self.assertEqual(harness.answer_ips(got[key]), [harness.FAKES[harness.DI1][1]])
+            self.assertEqual(len(harness.answer_ips(got[key])), 1)
+            self.assertIn(harness.answer_ips(got[key])[0], pair_ips)
         self.assertGreater(batched, 0, "no answer went out in a batch")
 
 

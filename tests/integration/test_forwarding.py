@@ -152,6 +152,21 @@ class IdentityTest(harness.IntegrationCase):
         self.assertGreater(len(set(ports)), 1, f"one source port for all queries: {ports}")
         self.assertNotIn(53, ports)
 
+    def test_upstream_sockets_are_pooled_and_rotated(self):
+        # 4 connected sockets per server and worker, each retired after 256 queries
+        # for a fresh random port (UdpSocketPool): a few ports for a handful of
+        # queries, new ones as they wear out, never a socket per query.
+        names = [f"pool{i}.example.net" for i in range(1100)]
+        with Daemon():
+            for name in names:
+                self.assertEqual(dns.rcode.NOERROR, query(name).rcode())
+        ports = [self.fakes[DEFAULT].seen(name)[0].source_port for name in names]
+        first = set(ports[:40])
+        self.assertGreater(len(first), 1, "one socket for everything")
+        self.assertLessEqual(len(first), 4, f"40 queries used {len(first)} source ports")
+        self.assertGreater(len(set(ports)), 4, "worn-out sockets were never replaced")
+        self.assertLessEqual(len(set(ports)), 4 * (1100 // 256 + 1))
+
     def test_client_edns_is_forwarded(self):
         name = f"edns.{DI_ZONE}"
         with Daemon():

@@ -1,0 +1,94 @@
+#include "upstream/udp_socket_pool.hpp"
+
+namespace diresolver {
+
+PooledSocket::PooledSocket(uv_loop_t* loop, const SockAddr& server, std::vector<uint8_t>& scratch,
+                           WorkerCounters& counters)
+    : scratch_(scratch), counters_(counters) {
+  if (uv_udp_init(loop, socket_.get()) != 0) return;
+  socket_.adopt(this);
+  sockaddr_storage any{};
+  any.ss_family = static_cast<sa_family_t>(server.family());  // any address, kernel-chosen random port
+  open_ = uv_udp_bind(socket_.get(), reinterpret_cast<const sockaddr*>(&any), 0) == 0 &&
+          uv_udp_connect(socket_.get(), server.get()) == 0 &&
+          uv_udp_recv_start(socket_.get(), on_alloc, on_recv) == 0;
+}
+
+void PooledSocket::attach(uint16_t id, UdpWaiter* waiter) {
+  waiting_.emplace(id, waiter);
+  ++uses;
+}
+
+bool PooledSocket::send(dns::Bytes packet) {
+  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(packet.data())),
+                             static_cast<unsigned>(packet.size()));
+  return uv_udp_try_send(socket_.get(), &buf, 1, nullptr) >= 0;
+}
+
+void PooledSocket::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+  auto* self = uv::Handle<uv_udp_t>::owner_of<PooledSocket>(handle);
+  *buf = self ? uv_buf_init(reinterpret_cast<char*>(self->scratch_.data()), static_cast<unsigned>(self->scratch_.size()))
+              : uv_buf_init(nullptr, 0);
+}
+
+void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned) {
+  auto* self = uv::Handle<uv_udp_t>::owner_of<PooledSocket>(handle);
+  if (!self) return;
+  if (nread < 0) return self->fail_all();
+  if (nread == 0 || !from) return;
+  dns::Bytes packet(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  auto waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : self->waiting_.end();
+  if (waiter == self->waiting_.end()) {
+    self->counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it
+    return;
+  }
+  waiter->second->on_datagram(packet);
+}
+
+// The connected server said no (ICMP): every query waiting here learns it.
+void PooledSocket::fail_all() {
+  std::vector<UdpWaiter*> waiters;
+  for (auto& [id, waiter] : waiting_) waiters.push_back(waiter);
+  for (auto* waiter : waiters) waiter->on_socket_error();  // each detaches itself
+}
+
+PooledSocket* UdpSocketPool::attach(unsigned server_id, const SockAddr& server, uint16_t id, UdpWaiter* waiter) {
+  sweep();
+  auto& sockets = servers_[server_id];
+  if (!(sockets.address == server)) {  // the id now names another server (a reload)
+    for (auto& socket : sockets.active) retire(std::move(socket));
+    sockets = ServerSockets{server, {}, 0};
+  }
+  auto* socket = pick(sockets, id);
+  if (socket) socket->attach(id, waiter);
+  return socket;
+}
+
+// Round robin over the server's sockets, replacing worn-out ones.
+PooledSocket* UdpSocketPool::pick(ServerSockets& sockets, uint16_t id) {
+  for (size_t tried = 0; tried < sockets_per_server; ++tried) {
+    size_t slot = sockets.next++ % sockets_per_server;
+    if (slot >= sockets.active.size()) sockets.active.resize(slot + 1);
+    auto& socket = sockets.active[slot];
+    if (socket && (!socket->open() || socket->uses >= uses_per_socket)) retire(std::move(socket));
+    if (!socket) socket = std::make_unique<PooledSocket>(loop_, sockets.address, scratch_, counters_);
+    if (socket->open() && !socket->has(id)) return socket.get();
+  }
+  return nullptr;
+}
+
+void UdpSocketPool::retire(std::unique_ptr<PooledSocket> socket) {
+  if (socket) draining_.push_back(std::move(socket));
+}
+
+// Never from inside a socket's own callback: only from attach() and close_all().
+void UdpSocketPool::sweep() {
+  draining_.remove_if([](const auto& socket) { return socket->idle(); });
+}
+
+void UdpSocketPool::close_all() {
+  servers_.clear();
+  draining_.clear();
+}
+
+}  // namespace diresolver

@@ -1,0 +1,92 @@
+// Connected UDP sockets to each upstream server, shared by a worker's queries.
+//
+// Opening, binding, connecting and registering a socket per upstream query
+// cost most of a cache miss. Here each server has a few connected sockets,
+// each with its own kernel-chosen random source port (RFC 5452 §9.2), and
+// answers are matched to their query by ID through the socket's in-flight
+// table. After `uses_per_socket` queries a socket is retired (it drains, then
+// closes) and a fresh one with a new random port takes its place, so the
+// source port keeps changing while the cost is paid once per many queries.
+// connect() still makes the kernel drop datagrams from any other source.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "dns/wire.hpp"
+#include "metrics/counters.hpp"
+#include "net/address.hpp"
+#include "uv/handle.hpp"
+
+namespace diresolver {
+
+// What waits on a pooled socket for the answer to one ID.
+class UdpWaiter {
+ public:
+  virtual ~UdpWaiter() = default;
+  virtual void on_datagram(dns::Bytes packet) = 0;
+  virtual void on_socket_error() = 0;  // e.g. ICMP port unreachable on the connected socket
+};
+
+class PooledSocket {
+ public:
+  PooledSocket(uv_loop_t* loop, const SockAddr& server, std::vector<uint8_t>& scratch, WorkerCounters& counters);
+  PooledSocket(const PooledSocket&) = delete;
+  PooledSocket& operator=(const PooledSocket&) = delete;
+
+  bool open() const { return open_; }
+  bool has(uint16_t id) const { return waiting_.count(id) != 0; }
+  bool idle() const { return waiting_.empty(); }
+  void attach(uint16_t id, UdpWaiter* waiter);
+  void detach(uint16_t id) { waiting_.erase(id); }
+  bool send(dns::Bytes packet);
+  uint32_t uses = 0;
+
+ private:
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned);
+  void fail_all();
+
+  std::vector<uint8_t>& scratch_;
+  WorkerCounters& counters_;
+  uv::Handle<uv_udp_t> socket_;
+  bool open_ = false;
+  std::unordered_map<uint16_t, UdpWaiter*> waiting_;
+};
+
+class UdpSocketPool {
+ public:
+  static constexpr size_t sockets_per_server = 4;
+  static constexpr uint32_t uses_per_socket = 256;
+
+  UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters, std::vector<uint8_t>& scratch)
+      : loop_(loop), counters_(counters), scratch_(scratch) {}
+
+  // A socket to `server` (registry id `server_id`) on which `id` now waits
+  // for `waiter`; nullptr if no socket could be opened or `id` is taken on all.
+  PooledSocket* attach(unsigned server_id, const SockAddr& server, uint16_t id, UdpWaiter* waiter);
+  void close_all();
+
+ private:
+  struct ServerSockets {
+    SockAddr address;
+    std::vector<std::unique_ptr<PooledSocket>> active;
+    size_t next = 0;
+  };
+  PooledSocket* pick(ServerSockets& sockets, uint16_t id);
+  void retire(std::unique_ptr<PooledSocket> socket);
+  void sweep();
+
+  uv_loop_t* loop_;
+  WorkerCounters& counters_;
+  std::vector<uint8_t>& scratch_;
+  std::unordered_map<unsigned, ServerSockets> servers_;
+  std::list<std::unique_ptr<PooledSocket>> draining_;  // retired, closed once nobody waits
+};
+
+}  // namespace diresolver
