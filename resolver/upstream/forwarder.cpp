@@ -4,7 +4,7 @@ namespace diresolver {
 
 Forwarder::Forwarder(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
     : counters_(counters), scratch_(65536), tcp_(loop, settings.tcp_idle_timeout_ms, counters, scratch_),
-      udp_(loop, counters, scratch_), dead_exchanges_(loop), dead_transactions_(loop),
+      udp_(loop, counters), dead_exchanges_(loop), dead_transactions_(loop),
       context_{loop, settings, counters, ids_, scratch_, tcp_, udp_, dead_exchanges_, nullptr} {}
 
 Forwarder::~Forwarder() { cancel_all(); }

@@ -2,10 +2,10 @@
 
 namespace diresolver {
 
-PooledSocket::PooledSocket(uv_loop_t* loop, const SockAddr& server, std::vector<uint8_t>& scratch,
+PooledSocket::PooledSocket(uv_loop_t* loop, const SockAddr& server, uint8_t* buffer, size_t buffer_size,
                            WorkerCounters& counters)
-    : scratch_(scratch), counters_(counters) {
-  if (uv_udp_init(loop, socket_.get()) != 0) return;
+    : buffer_(buffer), buffer_size_(buffer_size), counters_(counters) {
+  if (uv_udp_init_ex(loop, socket_.get(), AF_UNSPEC | UV_UDP_RECVMMSG) != 0) return;
   socket_.adopt(this);
   sockaddr_storage any{};
   any.ss_family = static_cast<sa_family_t>(server.family());  // any address, kernel-chosen random port
@@ -27,7 +27,7 @@ bool PooledSocket::send(dns::Bytes packet) {
 
 void PooledSocket::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = uv::Handle<uv_udp_t>::owner_of<PooledSocket>(handle);
-  *buf = self ? uv_buf_init(reinterpret_cast<char*>(self->scratch_.data()), static_cast<unsigned>(self->scratch_.size()))
+  *buf = self ? uv_buf_init(reinterpret_cast<char*>(self->buffer_), static_cast<unsigned>(self->buffer_size_))
               : uv_buf_init(nullptr, 0);
 }
 
@@ -71,7 +71,8 @@ PooledSocket* UdpSocketPool::pick(ServerSockets& sockets, uint16_t id) {
     if (slot >= sockets.active.size()) sockets.active.resize(slot + 1);
     auto& socket = sockets.active[slot];
     if (socket && (!socket->open() || socket->uses >= uses_per_socket)) retire(std::move(socket));
-    if (!socket) socket = std::make_unique<PooledSocket>(loop_, sockets.address, scratch_, counters_);
+    if (!socket) socket = std::make_unique<PooledSocket>(loop_, sockets.address, read_buffer_.get(), read_batch * slice,
+                                                           counters_);
     if (socket->open() && !socket->has(id)) return socket.get();
   }
   return nullptr;

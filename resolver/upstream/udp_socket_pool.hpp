@@ -35,7 +35,9 @@ class UdpWaiter {
 
 class PooledSocket {
  public:
-  PooledSocket(uv_loop_t* loop, const SockAddr& server, std::vector<uint8_t>& scratch, WorkerCounters& counters);
+  // `buffer` (`buffer_size` bytes) receives every read; a worker reads one socket at a time.
+  PooledSocket(uv_loop_t* loop, const SockAddr& server, uint8_t* buffer, size_t buffer_size,
+               WorkerCounters& counters);
   PooledSocket(const PooledSocket&) = delete;
   PooledSocket& operator=(const PooledSocket&) = delete;
 
@@ -52,7 +54,8 @@ class PooledSocket {
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned);
   void fail_all();
 
-  std::vector<uint8_t>& scratch_;
+  uint8_t* buffer_;
+  size_t buffer_size_;
   WorkerCounters& counters_;
   uv::Handle<uv_udp_t> socket_;
   bool open_ = false;
@@ -63,9 +66,12 @@ class UdpSocketPool {
  public:
   static constexpr size_t sockets_per_server = 4;
   static constexpr uint32_t uses_per_socket = 256;
+  // Answers are read like client queries: recvmmsg, up to 20 per call, 64 KiB each.
+  static constexpr size_t read_batch = 20;
+  static constexpr size_t slice = 65536;
 
-  UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters, std::vector<uint8_t>& scratch)
-      : loop_(loop), counters_(counters), scratch_(scratch) {}
+  UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters)
+      : loop_(loop), counters_(counters), read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(read_batch * slice)) {}
 
   // A socket to `server` (registry id `server_id`) on which `id` now waits
   // for `waiter`; nullptr if no socket could be opened or `id` is taken on all.
@@ -84,7 +90,7 @@ class UdpSocketPool {
 
   uv_loop_t* loop_;
   WorkerCounters& counters_;
-  std::vector<uint8_t>& scratch_;
+  std::unique_ptr<uint8_t[]> read_buffer_;  // not zeroed: only slices that receive are touched
   std::unordered_map<unsigned, ServerSockets> servers_;
   std::list<std::unique_ptr<PooledSocket>> draining_;  // retired, closed once nobody waits
 };
