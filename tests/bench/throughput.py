@@ -31,14 +31,13 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import time
 
 import metrics_cost
+from bench_dns import ask, wait_until
 from bench_isolation import assert_isolated, log, require_loopback
 from array import array
 from dataclasses import dataclass, field
@@ -143,36 +142,7 @@ def cpu_times():
     return out
 
 
-# ---- DNS ------------------------------------------------------------------------------
-
-def ask(addr, name, qtype=1, timeout=1.0):
-    """One UDP query; the answer's rcode, or None without a matching answer in time."""
-    question = b"".join(bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0"
-    question += struct.pack("!HH", qtype, 1)
-    qid = int.from_bytes(os.urandom(2), "big")
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.settimeout(timeout)
-        try:
-            s.connect((addr, 53))
-            s.send(struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + question)
-            end = time.monotonic() + timeout
-            while time.monotonic() < end:
-                data = s.recv(4096)
-                if data[:2] == qid.to_bytes(2, "big") and data[12:12 + len(question)] == question:
-                    return data[3] & 0x0F
-        except OSError:
-            return None
-    return None
-
-
-def wait_until(predicate, timeout, what):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} not within {timeout:.0f} s")
-
+# ---- HTTP ------------------------------------------------------------------------------
 
 def http_get(hostport, path, headers=None, timeout=2.0):
     host, port = hostport.rsplit(":", 1)
