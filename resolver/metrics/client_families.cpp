@@ -1,5 +1,6 @@
 #include "metrics/collector_parts.hpp"
 #include "metrics/families.hpp"
+#include "metrics/upstream_view.hpp"
 
 namespace diresolver::metrics {
 
@@ -7,23 +8,10 @@ namespace {
 
 using Workers = std::vector<const WorkerCounters*>;
 
-uint64_t sum(const Workers& workers, Counter WorkerCounters::*field) {
-  uint64_t total = 0;
-  for (const auto* w : workers) total += (w->*field).get();
-  return total;
-}
-
-template <size_t N>
-uint64_t sum_at(const Workers& workers, std::array<Counter, N> WorkerCounters::*field, size_t index) {
-  uint64_t total = 0;
-  for (const auto* w : workers) total += (w->*field)[index].get();
-  return total;
-}
-
 MetricFamily queries_by_transport(const Workers& w) {
   auto f = family("diresolver_queries_total", "Client queries received, by transport", MetricType::Counter);
-  add(f, {{"transport", "udp"}}, double(sum(w, &WorkerCounters::queries_udp)));
-  add(f, {{"transport", "tcp"}}, double(sum(w, &WorkerCounters::queries_tcp)));
+  add(f, {{"transport", "udp"}}, double(sum_workers(w, &WorkerCounters::queries_udp)));
+  add(f, {{"transport", "tcp"}}, double(sum_workers(w, &WorkerCounters::queries_tcp)));
   return f;
 }
 
@@ -43,7 +31,7 @@ MetricFamily queries_by_route(const Runtime& runtime, const Workers& w) {
     const auto& zone = runtime.config.zones[z];
     Labels labels{{"route", route_name(zone.kind)}, {"zone", zone.zone}};
     if (zone.kind == RouteKind::di) labels.push_back({"region", zone.region});
-    add(f, std::move(labels), double(sum_at(w, &WorkerCounters::routed, runtime.zone_slots[z])));
+    add(f, std::move(labels), double(sum_workers_at(w, &WorkerCounters::routed, runtime.zone_slots[z])));
   }
   return f;
 }
@@ -57,7 +45,7 @@ constexpr size_t always_listed_rcodes = 6;
 MetricFamily responses_by_rcode(const Workers& w) {
   auto f = family("diresolver_responses_total", "Responses sent to clients, by RCODE", MetricType::Counter);
   for (size_t rcode = 0; rcode < 16; ++rcode) {
-    auto count = sum_at(w, &WorkerCounters::responses_by_rcode, rcode);
+    auto count = sum_workers_at(w, &WorkerCounters::responses_by_rcode, rcode);
     if (rcode < always_listed_rcodes || count) add(f, {{"rcode", rcode_names[rcode]}}, double(count));
   }
   return f;
@@ -75,19 +63,19 @@ MetricFamily response_latency(const Workers& w) {
 MetricFamily refusals(const Workers& w) {
   auto f = family("diresolver_refusals_total", "Queries answered REFUSED by diresolver itself, by reason",
                   MetricType::Counter);
-  add(f, {{"reason", "acl"}}, double(sum(w, &WorkerCounters::acl_refused)));
-  add(f, {{"reason", "no_route"}}, double(sum(w, &WorkerCounters::no_route_refused)));
+  add(f, {{"reason", "acl"}}, double(sum_workers(w, &WorkerCounters::acl_refused)));
+  add(f, {{"reason", "no_route"}}, double(sum_workers(w, &WorkerCounters::no_route_refused)));
   return f;
 }
 
 std::vector<MetricFamily> tcp_families(const Workers& w) {
-  auto accepted = sum(w, &WorkerCounters::tcp_connections);
-  auto closed = sum(w, &WorkerCounters::tcp_closed);
+  auto accepted = sum_workers(w, &WorkerCounters::tcp_connections);
+  auto closed = sum_workers(w, &WorkerCounters::tcp_closed);
   return {
       single("diresolver_tcp_connections_total", "Client TCP connections accepted", MetricType::Counter,
              double(accepted)),
       single("diresolver_tcp_connections_rejected_total", "Client TCP connections closed at once at the limit",
-             MetricType::Counter, double(sum(w, &WorkerCounters::tcp_rejected))),
+             MetricType::Counter, double(sum_workers(w, &WorkerCounters::tcp_rejected))),
       // Both counters are read a moment apart: never report a negative count.
       single("diresolver_tcp_connections", "Client TCP connections open now", MetricType::Gauge,
              double(accepted > closed ? accepted - closed : 0)),
@@ -98,7 +86,7 @@ std::vector<MetricFamily> tcp_families(const Workers& w) {
 
 std::vector<MetricFamily> client_families(const Runtime& runtime, const Workers& w) {
   auto counter = [&](const char* name, const char* help, Counter WorkerCounters::*field) {
-    return single(name, help, MetricType::Counter, double(sum(w, field)));
+    return single(name, help, MetricType::Counter, double(sum_workers(w, field)));
   };
   std::vector<MetricFamily> out = {
       queries_by_transport(w),

@@ -9,16 +9,10 @@ namespace {
 
 using namespace metrics;
 
-uint64_t sum_worker(const CounterSources& sources, Counter WorkerCounters::*field) {
-  uint64_t total = 0;
-  for (const auto* w : sources.traffic) total += (w->*field).get();
-  return total;
-}
-
 std::vector<MetricFamily> cache_families(const CounterSources& sources, const PacketCache& cache) {
   auto stats = cache.stats();
   auto counter = [&](const char* name, const char* help, Counter WorkerCounters::*field) {
-    return single(name, help, MetricType::Counter, double(sum_worker(sources, field)));
+    return single(name, help, MetricType::Counter, double(sum_workers(sources.traffic, field)));
   };
   return {
       counter("diresolver_cache_hits_total", "Answers served fresh from the cache", &WorkerCounters::cache_hits),

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "dns/query.hpp"
@@ -38,6 +39,13 @@ struct ExchangeRequest {
   std::vector<uint8_t>* scratch;   // the worker's receive buffer: reads are sequential per loop
   QueryIdSource* ids;              // for a fresh ID when one clashes on a shared TCP connection
 };
+
+// What an upstream datagram or TCP message means for an attempt: the result to
+// finish with, or nullopt when it is not the answer (counted as mismatched; the
+// attempt keeps waiting). Every transport judges answers here.
+std::optional<ExchangeResult> judge_answer(dns::Bytes answer, uint16_t sent_id, const ExchangeRequest& request);
+// The attempt's time is up (counted): `mismatched` if only impostors answered.
+ExchangeResult timed_out(const ExchangeRequest& request, bool saw_mismatch);
 
 class Exchange {
  public:

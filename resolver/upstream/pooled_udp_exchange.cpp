@@ -1,7 +1,5 @@
 #include "upstream/pooled_udp_exchange.hpp"
 
-#include "dns/response.hpp"
-
 namespace diresolver {
 
 PooledUdpExchange::PooledUdpExchange(const ExchangeRequest& request, UdpSocketPool& pool, ExchangeDone done)
@@ -18,17 +16,12 @@ bool PooledUdpExchange::start() {
 }
 
 void PooledUdpExchange::on_datagram(dns::Bytes packet) {
-  switch (dns::check_upstream_answer(packet, id_, *request_.query)) {
-    case dns::AnswerCheck::mismatched:
-      request_.counters->upstream_mismatched.inc();
-      saw_mismatch_ = true;
-      return;
-    case dns::AnswerCheck::malformed:
-      request_.counters->upstream_malformed.inc();
-      return finish({false, UpstreamError::malformed, {}});
-    default:
-      return finish({true, UpstreamError::timeout, std::vector<uint8_t>(packet.begin(), packet.end())});
+  auto result = judge_answer(packet, id_, request_);
+  if (!result) {
+    saw_mismatch_ = true;
+    return;
   }
+  finish(std::move(*result));
 }
 
 void PooledUdpExchange::on_socket_error() {
@@ -39,9 +32,7 @@ void PooledUdpExchange::on_socket_error() {
 void PooledUdpExchange::on_timeout(uv_timer_t* timer) {
   auto* self = uv::Handle<uv_timer_t>::owner_of<PooledUdpExchange>(timer);
   if (!self) return;
-  self->request_.counters->upstream_timeouts.inc();
-  // Only impostors (or garbage) answered: say so, it is a different problem from silence.
-  self->finish({false, self->saw_mismatch_ ? UpstreamError::mismatched : UpstreamError::timeout, {}});
+  self->finish(timed_out(self->request_, self->saw_mismatch_));
 }
 
 void PooledUdpExchange::leave_socket() {

@@ -1,7 +1,5 @@
 #include "upstream/tcp_exchange.hpp"
 
-#include "dns/response.hpp"
-
 namespace diresolver {
 
 TcpExchange::TcpExchange(const ExchangeRequest& request, TcpPool& pool, ExchangeDone done)
@@ -32,18 +30,10 @@ bool TcpExchange::submit() {
 }
 
 bool TcpExchange::on_answer(dns::Bytes message) {
-  auto verdict = dns::check_upstream_answer(message, id_, *request_.query);
-  if (verdict == dns::AnswerCheck::mismatched) {
-    request_.counters->upstream_mismatched.inc();
-    return false;
-  }
+  auto result = judge_answer(message, id_, request_);
+  if (!result) return false;
   waiting_ = false;
-  if (verdict == dns::AnswerCheck::malformed) {
-    request_.counters->upstream_malformed.inc();
-    finish({false, UpstreamError::malformed, {}});
-  } else {
-    finish({true, UpstreamError::timeout, std::vector<uint8_t>(message.begin(), message.end())});
-  }
+  finish(std::move(*result));
   return true;
 }
 
@@ -62,8 +52,7 @@ void TcpExchange::on_timeout(uv_timer_t* timer) {
   if (!self) return;
   if (self->waiting_) self->pool_.cancel(*self->request_.server, self->id_, self);
   self->waiting_ = false;
-  self->request_.counters->upstream_timeouts.inc();
-  self->finish({false, UpstreamError::timeout, {}});
+  self->finish(timed_out(self->request_, false));
 }
 
 void TcpExchange::finish(ExchangeResult&& result) {

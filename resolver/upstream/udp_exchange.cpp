@@ -1,7 +1,5 @@
 #include "upstream/udp_exchange.hpp"
 
-#include "dns/response.hpp"
-
 namespace diresolver {
 
 namespace {
@@ -60,28 +58,20 @@ void UdpExchange::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, 
 
 void UdpExchange::receive(dns::Bytes packet, const sockaddr* from) {
   auto source = SockAddr::from_sockaddr(from);
-  auto verdict = source && *source == request_.server->address()
-                     ? dns::check_upstream_answer(packet, id_, *request_.query)
-                     : dns::AnswerCheck::mismatched;
-  if (verdict == dns::AnswerCheck::mismatched) {
-    request_.counters->upstream_mismatched.inc();
+  std::optional<ExchangeResult> result;
+  if (source && *source == request_.server->address()) result = judge_answer(packet, id_, request_);
+  else request_.counters->upstream_mismatched.inc();
+  if (!result) {
     saw_mismatch_ = true;
     return;
   }
-  if (verdict == dns::AnswerCheck::malformed) {
-    request_.counters->upstream_malformed.inc();
-    finish({false, UpstreamError::malformed, {}});
-    return;
-  }
-  finish({true, UpstreamError::timeout, std::vector<uint8_t>(packet.begin(), packet.end())});
+  finish(std::move(*result));
 }
 
 void UdpExchange::on_timeout(uv_timer_t* timer) {
   auto* self = uv::Handle<uv_timer_t>::owner_of<UdpExchange>(timer);
   if (!self) return;
-  self->request_.counters->upstream_timeouts.inc();
-  // Only impostors (or garbage) answered: say so, it is a different problem from silence.
-  self->finish({false, self->saw_mismatch_ ? UpstreamError::mismatched : UpstreamError::timeout, {}});
+  self->finish(timed_out(self->request_, self->saw_mismatch_));
 }
 
 void UdpExchange::finish(ExchangeResult&& result) {
