@@ -25,8 +25,17 @@ void ReadinessGate::start() {
     log::info("readiness: ready (validation disabled)");
     return;
   }
+  seed_regions();
   notify_status("validating forwarding to the DI DNS servers");
   run_round();
+}
+
+// Every DI region has a series from the start, so a region that never validates shows 0, not nothing.
+void ReadinessGate::seed_regions() {
+  auto runtime = runtime_();
+  std::lock_guard lock(mutex_);
+  for (const auto& set : runtime->sets)
+    if (!set.region().empty()) region_ok_.try_emplace(set.region(), false);
 }
 
 void ReadinessGate::stop() {

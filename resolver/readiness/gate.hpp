@@ -48,6 +48,7 @@ class ReadinessGate {
   static void on_timer(uv_timer_t* timer);
   void run_round();
   void on_report(const ValidationReport& report);
+  void seed_regions();
   void record(const ValidationReport& report);
   void schedule();
 

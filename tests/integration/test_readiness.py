@@ -196,6 +196,9 @@ class GateTest(ReadinessCase):
         self.set_di_modes("drop")
         begin_wall = time.time()
         with self.daemon(readiness_config()) as daemon:
+            # The region's series exists (at 0) before its first round has ended.
+            first = self.metrics()
+            self.assertEqual((0, None), (first["region_ok"], first["timeouts"] or None), first["text"])
             time.sleep(QUIET)
             # Not ready: no READY=1, but STATUS= with a diagnosis.
             self.assertEqual([], self.notify.with_key("READY", "1"), self.notify.texts())
