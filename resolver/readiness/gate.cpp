@@ -25,7 +25,6 @@ void ReadinessGate::start() {
     log::info("readiness: ready (validation disabled)");
     return;
   }
-  seed_regions();
   notify_status("validating forwarding to the DI DNS servers");
   run_round();
 }
@@ -50,6 +49,7 @@ void ReadinessGate::on_timer(uv_timer_t* timer) {
 
 void ReadinessGate::run_round() {
   // The previous round has ended (its report came), and we are in a timer callback, not its own.
+  seed_regions();  // a region added by a reload has a series before its first round ends
   validator_ = std::make_unique<Validator>(loop_, runtime_(), [this](const ValidationReport& r) { on_report(r); });
   validator_->start();
 }
