@@ -1,20 +1,21 @@
 // A worker's UDP listening socket. Datagrams are read in batches (libuv's
 // recvmmsg mode: one system call for up to `read_batch` queries) and handed to
-// the query path one by one; answers made while a batch is being handled are
-// gathered and written with one sendmmsg when it ends. Answers that come later
-// (from an upstream) go out at once. Nothing is queued: a full socket buffer
-// drops the answer and counts it, as a busy UDP server must.
+// the query path one by one. Every answer of a loop turn, from the cache or
+// relayed from an upstream, is kept and the turn's answers are written with one
+// sendmmsg at its end (or sooner, when 32 are waiting). Nothing waits beyond
+// the turn: a full socket buffer drops the answer and counts it, as a busy UDP
+// server must.
 #pragma once
 
 #include <sys/socket.h>
 #include <uv.h>
 
-#include <array>
 #include <memory>
-#include <vector>
 
 #include "dns/wire.hpp"
+#include "net/datagram_batch.hpp"
 #include "server/listen_socket.hpp"
+#include "uv/end_of_turn.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {
@@ -29,7 +30,7 @@ class UdpListener {
   UdpListener& operator=(const UdpListener&) = delete;
 
   void send(const SockAddr& to, dns::Bytes answer);
-  void close();  // answers gathered so far go out first
+  void close();  // answers kept so far go out first
 
  private:
   // libuv's most per recvmmsg call, each in a 64 KiB slice of the read buffer.
@@ -40,7 +41,6 @@ class UdpListener {
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
                       unsigned flags);
   void receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned flags);
-  bool gather(const SockAddr& to, dns::Bytes answer);
   void flush();
   void send_now(const SockAddr& to, dns::Bytes answer);
 
@@ -50,12 +50,8 @@ class UdpListener {
   int fd_ = -1;
   // Not zeroed: only the slices datagrams land in are ever touched.
   std::unique_ptr<uint8_t[]> read_buffer_;
-  bool in_batch_ = false;  // between the first datagram of a batch and its end
-  // Answers gathered during a batch: addresses, and their bytes back to back.
-  size_t gathered_ = 0;
-  std::array<SockAddr, read_batch> to_;
-  std::array<size_t, read_batch + 1> offsets_{};
-  std::vector<uint8_t> answers_;
+  DatagramBatch answers_;
+  uv::EndOfTurn end_of_turn_;
 };
 
 }  // namespace diresolver

@@ -1,18 +1,27 @@
 #include "upstream/udp_socket_pool.hpp"
 
+#include <sys/socket.h>
+
+#include <vector>
+
 namespace diresolver {
 
-PooledSocket::PooledSocket(uv_loop_t* loop, const SockAddr& server, uint8_t* buffer, size_t buffer_size,
-                           WorkerCounters& counters)
-    : buffer_(buffer), buffer_size_(buffer_size), counters_(counters) {
-  if (uv_udp_init_ex(loop, socket_.get(), AF_UNSPEC | UV_UDP_RECVMMSG) != 0) return;
+PooledSocket::PooledSocket(UdpSocketPool& pool, const SockAddr& server, uint8_t* buffer, size_t buffer_size)
+    : pool_(pool), buffer_(buffer), buffer_size_(buffer_size) {
+  if (uv_udp_init_ex(pool.loop_, socket_.get(), AF_UNSPEC | UV_UDP_RECVMMSG) != 0) return;
   socket_.adopt(this);
   sockaddr_storage any{};
   any.ss_family = static_cast<sa_family_t>(server.family());  // any address, kernel-chosen random port
   open_ = uv_udp_bind(socket_.get(), reinterpret_cast<const sockaddr*>(&any), 0) == 0 &&
           uv_udp_connect(socket_.get(), server.get()) == 0 &&
           uv_udp_recv_start(socket_.get(), on_alloc, on_recv) == 0;
+  uv_os_fd_t fd;
+  if (open_ && uv_fileno(socket_.base(), &fd) == 0) fd_ = fd;
+  open_ = open_ && fd_ >= 0;
 }
+
+// Only idle sockets are closed (or all, at shutdown): what it still kept has nobody waiting.
+PooledSocket::~PooledSocket() { pool_.forget(this); }
 
 void PooledSocket::attach(uint16_t id, UdpWaiter* waiter) {
   waiting_.emplace(id, waiter);
@@ -20,9 +29,22 @@ void PooledSocket::attach(uint16_t id, UdpWaiter* waiter) {
 }
 
 bool PooledSocket::send(dns::Bytes packet) {
-  uv_buf_t buf = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(packet.data())),
-                             static_cast<unsigned>(packet.size()));
-  return uv_udp_try_send(socket_.get(), &buf, 1, nullptr) >= 0;
+  bool was_empty = queries_.empty();
+  if (!queries_.add(packet)) {
+    flush();
+    if (!queries_.add(packet)) return ::send(fd_, packet.data(), packet.size(), MSG_DONTWAIT) >= 0;
+  }
+  if (was_empty) pool_.write_at_end_of_turn(this);
+  return true;
+}
+
+// A query the kernel refused is lost and its attempt times out (hedging covers
+// it); a closed port (ECONNREFUSED) fails every query waiting here at once.
+void PooledSocket::flush() {
+  if (queries_.empty()) return;
+  auto outcome = queries_.flush(fd_);
+  pool_.counters_.upstream_network.store_add(outcome.failed);
+  if (outcome.refused) fail_all();
 }
 
 void PooledSocket::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
@@ -39,7 +61,7 @@ void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
   dns::Bytes packet(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
   auto waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : self->waiting_.end();
   if (waiter == self->waiting_.end()) {
-    self->counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it
+    self->pool_.counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it
     return;
   }
   waiter->second->on_datagram(packet);
@@ -50,6 +72,26 @@ void PooledSocket::fail_all() {
   std::vector<UdpWaiter*> waiters;
   for (auto& [id, waiter] : waiting_) waiters.push_back(waiter);
   for (auto* waiter : waiters) waiter->on_socket_error();  // each detaches itself
+}
+
+UdpSocketPool::UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters)
+    : loop_(loop), counters_(counters), read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(read_batch * slice)),
+      end_of_turn_(loop, [](void* self) { static_cast<UdpSocketPool*>(self)->flush_all(); }, this) {}
+
+void UdpSocketPool::write_at_end_of_turn(PooledSocket* socket) {
+  unsent_.push_back(socket);
+  if (!end_of_turn_.arm()) flush_all();
+}
+
+void UdpSocketPool::forget(PooledSocket* socket) { std::erase(unsent_, socket); }
+
+// Failures found while writing end attempts, which may start others (their
+// queries join this same pass): so no socket may close until it is done.
+void UdpSocketPool::flush_all() {
+  flushing_ = true;
+  for (size_t i = 0; i < unsent_.size(); ++i) unsent_[i]->flush();
+  unsent_.clear();
+  flushing_ = false;
 }
 
 PooledSocket* UdpSocketPool::attach(unsigned server_id, const SockAddr& server, uint16_t id, UdpWaiter* waiter) {
@@ -71,8 +113,7 @@ PooledSocket* UdpSocketPool::pick(ServerSockets& sockets, uint16_t id) {
     if (slot >= sockets.active.size()) sockets.active.resize(slot + 1);
     auto& socket = sockets.active[slot];
     if (socket && (!socket->open() || socket->uses >= uses_per_socket)) retire(std::move(socket));
-    if (!socket) socket = std::make_unique<PooledSocket>(loop_, sockets.address, read_buffer_.get(), read_batch * slice,
-                                                           counters_);
+    if (!socket) socket = std::make_unique<PooledSocket>(*this, sockets.address, read_buffer_.get(), read_batch * slice);
     if (socket->open() && !socket->has(id)) return socket.get();
   }
   return nullptr;
@@ -84,12 +125,15 @@ void UdpSocketPool::retire(std::unique_ptr<PooledSocket> socket) {
 
 // Never from inside a socket's own callback: only from attach() and close_all().
 void UdpSocketPool::sweep() {
+  if (flushing_) return;
   draining_.remove_if([](const auto& socket) { return socket->idle(); });
 }
 
 void UdpSocketPool::close_all() {
   servers_.clear();
   draining_.clear();
+  unsent_.clear();
+  end_of_turn_.close();
 }
 
 }  // namespace diresolver

@@ -8,6 +8,8 @@
 // closes) and a fresh one with a new random port takes its place, so the
 // source port keeps changing while the cost is paid once per many queries.
 // connect() still makes the kernel drop datagrams from any other source.
+// Queries are kept per socket and a loop turn's are written with one sendmmsg
+// per socket at the turn's end (uv/end_of_turn.hpp).
 #pragma once
 
 #include <uv.h>
@@ -21,6 +23,8 @@
 #include "dns/wire.hpp"
 #include "metrics/counters.hpp"
 #include "net/address.hpp"
+#include "net/datagram_batch.hpp"
+#include "uv/end_of_turn.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {
@@ -33,11 +37,13 @@ class UdpWaiter {
   virtual void on_socket_error() = 0;  // e.g. ICMP port unreachable on the connected socket
 };
 
+class UdpSocketPool;
+
 class PooledSocket {
  public:
   // `buffer` (`buffer_size` bytes) receives every read; a worker reads one socket at a time.
-  PooledSocket(uv_loop_t* loop, const SockAddr& server, uint8_t* buffer, size_t buffer_size,
-               WorkerCounters& counters);
+  PooledSocket(UdpSocketPool& pool, const SockAddr& server, uint8_t* buffer, size_t buffer_size);
+  ~PooledSocket();
   PooledSocket(const PooledSocket&) = delete;
   PooledSocket& operator=(const PooledSocket&) = delete;
 
@@ -46,7 +52,9 @@ class PooledSocket {
   bool idle() const { return waiting_.empty(); }
   void attach(uint16_t id, UdpWaiter* waiter);
   void detach(uint16_t id) { waiting_.erase(id); }
+  // Keeps the query for the turn's sendmmsg; false if it could not be sent at all.
   bool send(dns::Bytes packet);
+  void flush();
   uint32_t uses = 0;
 
  private:
@@ -54,12 +62,14 @@ class PooledSocket {
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned);
   void fail_all();
 
+  UdpSocketPool& pool_;
   uint8_t* buffer_;
   size_t buffer_size_;
-  WorkerCounters& counters_;
   uv::Handle<uv_udp_t> socket_;
+  int fd_ = -1;
   bool open_ = false;
   std::unordered_map<uint16_t, UdpWaiter*> waiting_;
+  DatagramBatch queries_;
 };
 
 class UdpSocketPool {
@@ -70,8 +80,7 @@ class UdpSocketPool {
   static constexpr size_t read_batch = 20;
   static constexpr size_t slice = 65536;
 
-  UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters)
-      : loop_(loop), counters_(counters), read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(read_batch * slice)) {}
+  UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters);
 
   // A socket to `server` (registry id `server_id`) on which `id` now waits
   // for `waiter`; nullptr if no socket could be opened or `id` is taken on all.
@@ -79,6 +88,10 @@ class UdpSocketPool {
   void close_all();
 
  private:
+  friend class PooledSocket;
+  void write_at_end_of_turn(PooledSocket* socket);
+  void forget(PooledSocket* socket);
+  void flush_all();
   struct ServerSockets {
     SockAddr address;
     std::vector<std::unique_ptr<PooledSocket>> active;
@@ -93,6 +106,9 @@ class UdpSocketPool {
   std::unique_ptr<uint8_t[]> read_buffer_;  // not zeroed: only slices that receive are touched
   std::unordered_map<unsigned, ServerSockets> servers_;
   std::list<std::unique_ptr<PooledSocket>> draining_;  // retired, closed once nobody waits
+  std::vector<PooledSocket*> unsent_;  // sockets with queries kept for this turn's end
+  bool flushing_ = false;              // no socket is closed while the turn's queries go out
+  uv::EndOfTurn end_of_turn_;
 };
 
 }  // namespace diresolver

@@ -59,6 +59,24 @@ class FailoverTest(harness.IntegrationCase):
             response = query(f"up.{DI_ZONE}", timeout=5)
             self.assertIn(harness.answer_ips(response), ([DI1_IP], [DI2_IP]))
 
+    def test_closed_port_fails_over_at_once(self):
+        # Queries to a server go out together at the end of each loop turn; the
+        # kernel's "port unreachable" must still fail them at once, not after a
+        # hedge delay or attempt timeout (both set far beyond the bound here).
+        self.fakes[DI1].stop()
+        cfg = harness.base_config()
+        cfg["upstream"].update({"attempt_timeout_ms": 3000, "attempt_timeout_min_ms": 3000,
+                                "hedge_delay_min_ms": 2000, "hedge_delay_max_ms": 2000})
+        with Daemon(cfg) as daemon:
+            for i in range(3):
+                begin = time.monotonic()
+                response = query(f"closed{i}.{DI_ZONE}", timeout=5)
+                elapsed = time.monotonic() - begin
+                self.assertEqual([DI2_IP], harness.answer_ips(response), response)
+                self.assertLess(elapsed, 1.0, "failed over without waiting for a timer")
+        self.assertGreaterEqual(daemon.stats["upstream_network"], 1, daemon.stats)
+        self.assertEqual(0, daemon.stats["hedges"], daemon.stats)
+
     def test_malformed_answer_fails_over(self):
         self.fakes[DI1].mode = "malformed"
         with Daemon():
