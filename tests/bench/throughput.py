@@ -477,6 +477,7 @@ def dnsperf(opts, what, resolver, pair, datafile, *, seconds, once=False, cpus=N
     with open(out_path, "wb") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 preexec_fn=_child_setup(cpus))
+    profiler = profile_start(opts, what, resolver, seconds) if concurrency is None else None
     deadline = t0 + seconds + 20            # -l bounds it; this is the backstop
     while True:
         pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
@@ -502,6 +503,7 @@ def dnsperf(opts, what, resolver, pair, datafile, *, seconds, once=False, cpus=N
     if proc.returncode != 0:
         raise RuntimeError(f"dnsperf exited {proc.returncode}: {tail[-300:].strip()}")
     parse_dnsperf(tail, m)
+    profile_end(opts, profiler, m)
     if percentiles:
         m.p99_ms = p99_latency(out_path)
     if not opts.keep:
@@ -519,6 +521,59 @@ def dnsperf(opts, what, resolver, pair, datafile, *, seconds, once=False, cpus=N
     ours = ours_since(ours0, ours1) + m.dnsperf_cpu
     m.other_cpu = max(0.0, 100.0 * (proc_busy / CLK_TCK - ours) / m.wall)
     return m
+
+
+SYSCALLS = ("recvmmsg", "recvmsg", "recvfrom", "sendmmsg", "sendmsg", "sendto", "epoll_wait",
+            "epoll_pwait", "epoll_ctl", "read", "write")
+
+
+def profile_start(opts, what, resolver, seconds):
+    """--profile: perf record (call graphs) and perf stat (system calls) of diresolver
+    for most of a measured run."""
+    if not opts.profile or resolver.key != "diresolver":
+        return None
+    base = f"{opts.run_dir}/perf-{what.replace(' ', '_')}-{time.monotonic_ns()}"
+    window = max(1, seconds - 1)
+    record = ["perf", "record", "-q", "-g", "-F", "2000", "-p", str(resolver.pid), "-o", base + ".data",
+              "--", "sleep", str(window)]
+    stat = ["perf", "stat", "-x", ",", "-o", base + ".stat", "-p", str(resolver.pid),
+            "-e", ",".join(f"syscalls:sys_enter_{name}" for name in SYSCALLS), "--", "sleep", str(window)]
+    procs = [subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, preexec_fn=_child_setup(None))
+             for argv in (record, stat)]
+    return base, window, procs
+
+
+def profile_end(opts, profiler, m):
+    """Logs the top symbols and the system calls per answer (at the run's queries/s)."""
+    if profiler is None:
+        return
+    base, window, procs = profiler
+    for proc in procs:
+        try:
+            proc.wait(30)                     # `sleep` bounds them
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    report = subprocess.run(["perf", "report", "-i", base + ".data", "--no-children", "--stdio", "-g", "none",
+                             "--percent-limit", "0.7", "--sort", "dso,sym"],
+                            capture_output=True, text=True, timeout=120).stdout
+    dsos = subprocess.run(["perf", "report", "-i", base + ".data", "--no-children", "--stdio", "-g", "none",
+                           "--sort", "dso"], capture_output=True, text=True, timeout=120).stdout
+    calls = {}
+    with open(base + ".stat") as f:
+        for row in f:
+            cols = row.strip().split(",")
+            if len(cols) > 2 and cols[0].isdigit():
+                calls[cols[2].split("sys_enter_")[-1]] = int(cols[0])
+    answers = m.qps * window
+    per_answer = ", ".join(f"{name} {n / answers:.3f}" for name, n in calls.items() if n) if answers else "-"
+    total = sum(calls.values()) / answers if answers else 0
+    keep = [ln for ln in (dsos + report).splitlines() if ln.strip() and not ln.startswith("#")]
+    log(f"profile {m.what}: system calls per answer {total:.2f} ({per_answer})\n" + "\n".join(keep[:45]))
+    if not opts.keep:
+        for ext in (".data", ".stat"):
+            os.unlink(base + ext)
 
 
 # ---- the measurements -------------------------------------------------------------------------
@@ -937,6 +992,7 @@ def main():
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--metrics-cost", action="store_true")
     p.add_argument("--keep", action="store_true")
+    p.add_argument("--profile", action="store_true")
     p.add_argument("--wait-quiet", type=int, default=0)
     opts = p.parse_args()
     assert_isolated("throughput")
