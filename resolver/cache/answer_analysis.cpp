@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "dns/query.hpp"
+#include "dns/records.hpp"
 
 namespace diresolver {
 
@@ -17,32 +18,20 @@ struct Walk {
   uint32_t negative_ttl = no_ttl; // from the authority SOA
 };
 
-// Walks all records after the question; false if the packet is malformed or too big to track.
-bool walk(dns::Bytes m, size_t pos, AnswerAnalysis& out, Walk& w) {
+// Notes one record's TTL offset (or the OPT's place); false when there are too many to track.
+bool note(dns::Bytes m, const dns::RecordView& r, unsigned total, AnswerAnalysis& out, Walk& w) {
   unsigned answer = dns::ancount_of(m), authority = dns::nscount_of(m);
-  unsigned total = answer + authority + dns::arcount_of(m);
-  for (unsigned i = 0; i < total; ++i) {
-    auto name_end = dns::skip_name(m, pos);
-    if (!name_end || *name_end + 10 > m.size()) return false;
-    const uint8_t* fixed = m.data() + *name_end;
-    uint16_t type = dns::read_u16(fixed);
-    uint32_t ttl = dns::read_u32(fixed + 4);
-    size_t rdlength = dns::read_u16(fixed + 8);
-    size_t end = *name_end + 10 + rdlength;
-    if (end > m.size()) return false;
-    if (type == dns::type_opt) {
-      out.opt_offset = static_cast<uint16_t>(pos);
-      out.opt_is_last = (i + 1 == total);
-    } else {
-      if (out.ttl_count == max_cached_records) return false;
-      out.ttl_offsets[out.ttl_count++] = static_cast<uint16_t>(*name_end + 4);
-      if (i < answer + authority) w.min_ttl = std::min(w.min_ttl, ttl);
-      if (type == type_soa && i >= answer && i < answer + authority && rdlength >= 20)
-        w.negative_ttl = std::min(ttl, dns::read_u32(m.data() + end - 4));  // SOA MINIMUM is last
-    }
-    pos = end;
+  if (r.type == dns::type_opt) {
+    out.opt_offset = static_cast<uint16_t>(r.owner);
+    out.opt_is_last = (r.index + 1 == total);
+    return true;
   }
-  return pos == m.size();
+  if (out.ttl_count == max_cached_records) return false;
+  out.ttl_offsets[out.ttl_count++] = static_cast<uint16_t>(r.fields + 4);
+  if (r.index < answer + authority) w.min_ttl = std::min(w.min_ttl, r.ttl);
+  if (r.type == type_soa && r.index >= answer && r.index < answer + authority && r.rdlength >= 20)
+    w.negative_ttl = std::min(r.ttl, dns::read_u32(m.data() + r.end() - 4));  // SOA MINIMUM is last
+  return true;
 }
 
 }  // namespace
@@ -53,7 +42,10 @@ AnswerAnalysis analyze_answer(dns::Bytes answer, const CacheSettings& s) {
   dns::ParsedQuery question;
   if (dns::qdcount_of(answer) != 1 || !dns::read_question(answer, question)) return out;
   Walk w;
-  if (!walk(answer, question.question_end, out, w)) return out;
+  unsigned total = unsigned{dns::ancount_of(answer)} + dns::nscount_of(answer) + dns::arcount_of(answer);
+  if (!dns::for_each_record(answer, question.question_end,
+                            [&](const dns::RecordView& r) { return note(answer, r, total, out, w); }))
+    return out;
   auto rcode = dns::rcode_of(answer);
   if (rcode == dns::Rcode::servfail) {
     out.ttl = s.servfail_ttl;

@@ -1,18 +1,8 @@
 #include "dns/query.hpp"
 
-namespace diresolver::dns {
+#include "dns/records.hpp"
 
-std::optional<size_t> skip_name(Bytes m, size_t pos) {
-  // A name has at most 128 labels; more steps than that means a pointer loop.
-  for (int steps = 0; steps < 128 && pos < m.size(); ++steps) {
-    uint8_t len = m[pos];
-    if (len == 0) return pos + 1;
-    if ((len & 0xc0) == 0xc0) return pos + 2 <= m.size() ? std::optional(pos + 2) : std::nullopt;
-    if (len & 0xc0) return std::nullopt;  // the reserved 0x40/0x80 label types
-    pos += 1 + len;
-  }
-  return std::nullopt;
-}
+namespace diresolver::dns {
 
 std::optional<NameRead> read_name_lower(Bytes m, size_t pos, uint8_t (&out)[max_name_size]) {
   size_t size = 0;
@@ -43,30 +33,15 @@ bool read_question(Bytes packet, ParsedQuery& out) {
 
 namespace {
 
-enum class RecordsResult { ok, malformed };
-
-// Walks the answer, authority and additional sections, noting the OPT record.
-RecordsResult walk_records(Bytes m, size_t pos, ParsedQuery& q) {
-  unsigned total = ancount_of(m) + nscount_of(m) + arcount_of(m);
-  unsigned first_additional = ancount_of(m) + nscount_of(m);
-  for (unsigned i = 0; i < total; ++i) {
-    auto name_start = pos;
-    auto after_name = skip_name(m, pos);
-    if (!after_name || *after_name + 10 > m.size()) return RecordsResult::malformed;
-    const uint8_t* fixed = m.data() + *after_name;
-    uint16_t type = read_u16(fixed);
-    size_t rdlength = read_u16(fixed + 8);
-    pos = *after_name + 10 + rdlength;
-    if (pos > m.size()) return RecordsResult::malformed;
-    if (type != type_opt) continue;
-    // RFC 6891 §6.1.1: one OPT, in the additional section, owned by the root.
-    if (i < first_additional || q.edns.present || *after_name != name_start + 1)
-      return RecordsResult::malformed;
-    q.edns.present = true;
-    q.edns.udp_size = read_u16(fixed + 2);
-    q.edns.do_bit = (read_u32(fixed + 4) & 0x8000) != 0;
-  }
-  return pos == m.size() ? RecordsResult::ok : RecordsResult::malformed;
+// The OPT record, if any (RFC 6891 §6.1.1: one, in the additional section, owned by the root).
+bool note_opt(Bytes m, const RecordView& record, ParsedQuery& q) {
+  if (record.type != type_opt) return true;
+  unsigned first_additional = unsigned{ancount_of(m)} + nscount_of(m);
+  if (record.index < first_additional || q.edns.present || record.fields != record.owner + 1) return false;
+  q.edns.present = true;
+  q.edns.udp_size = read_u16(m.data() + record.fields + 2);
+  q.edns.do_bit = (record.ttl & 0x8000) != 0;
+  return true;
 }
 
 }  // namespace
@@ -84,7 +59,10 @@ QueryCheck check_query(Bytes packet) {
   }
   out.verdict = QueryVerdict::formerr;
   if (out.query.question_end == 0) return out;
-  if (walk_records(packet, out.query.question_end, out.query) != RecordsResult::ok) return out;
+  auto& query = out.query;
+  if (!for_each_record(packet, query.question_end,
+                       [&](const RecordView& record) { return note_opt(packet, record, query); }))
+    return out;
   out.verdict = QueryVerdict::ok;
   return out;
 }

@@ -1,11 +1,10 @@
 #include "dns/response.hpp"
 
-#include <ldns/ldns.h>
-
 #include <algorithm>
-
 #include <cstring>
 #include <memory>
+
+#include "dns/records.hpp"
 
 namespace diresolver::dns {
 
@@ -84,10 +83,9 @@ AnswerCheck check_upstream_answer(Bytes answer, uint16_t sent_id, const ParsedQu
   if (qdcount_of(answer) != 1 || !read_question(answer, echoed)) return AnswerCheck::mismatched;
   if (echoed.name() != query.name() || echoed.qtype != query.qtype || echoed.qclass != query.qclass)
     return AnswerCheck::mismatched;
-  ldns_pkt* pkt = nullptr;
-  auto status = ldns_wire2pkt(&pkt, answer.data(), answer.size());
-  std::unique_ptr<ldns_pkt, decltype(&ldns_pkt_free)> owned(pkt, &ldns_pkt_free);
-  return status == LDNS_STATUS_OK ? AnswerCheck::ok : AnswerCheck::malformed;
+  bool well_formed = for_each_record(answer, echoed.question_end,
+                                     [answer](const RecordView& record) { return rdata_well_formed(answer, record); });
+  return well_formed ? AnswerCheck::ok : AnswerCheck::malformed;
 }
 
 }  // namespace diresolver::dns

@@ -4,7 +4,8 @@
 // SERVFAIL...) from the client's header and question, echoing EDNS when the
 // client used it and carrying an Extended DNS Error (RFC 8914) when given.
 // check_upstream_answer() decides whether an upstream's packet answers the
-// query we sent (ID, QR, opcode, question) and is well formed (ldns parses it).
+// query we sent (ID, QR, opcode, question) and is well formed (dns/records.hpp:
+// every record bounded, names and pointers valid, RDATA shaped by its type).
 #pragma once
 
 #include <optional>

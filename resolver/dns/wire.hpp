@@ -53,9 +53,6 @@ inline Rcode rcode_of(Bytes m) { return static_cast<Rcode>(flags_of(m) & flag::r
 inline bool is_truncated(Bytes m) { return (flags_of(m) & flag::tc) != 0; }
 inline void set_id(std::span<uint8_t> m, uint16_t id) { write_u16(m.data(), id); }
 
-// Skips a name that may use compression pointers; returns the offset after it.
-std::optional<size_t> skip_name(Bytes m, size_t pos);
-
 // Reads an uncompressed name at pos into `out` in lower case (wire form);
 // returns the offset after it and its size. Queries never need compression
 // in the question, so a pointer there is treated as malformed.

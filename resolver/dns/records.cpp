@@ -1,0 +1,64 @@
+#include "dns/records.hpp"
+
+namespace diresolver::dns {
+
+std::optional<size_t> check_name(Bytes m, size_t pos) {
+  std::optional<size_t> end;  // where the name ends in the record: after its first pointer, or its root label
+  size_t length = 1;          // the root label's octet
+  size_t lowest = pos;        // every pointer must go below everything read so far
+  while (pos < m.size()) {
+    uint8_t len = m[pos];
+    if (len == 0) return end ? end : std::optional(pos + 1);
+    if ((len & 0xc0) == 0xc0) {
+      if (pos + 2 > m.size()) return std::nullopt;
+      size_t target = static_cast<size_t>(len & 0x3f) << 8 | m[pos + 1];
+      if (target >= lowest || target < header_size) return std::nullopt;
+      if (!end) end = pos + 2;
+      pos = lowest = target;
+      continue;
+    }
+    if (len & 0xc0) return std::nullopt;  // the reserved 0x40/0x80 label types
+    length += 1 + len;
+    if (length > max_name_size) return std::nullopt;
+    pos += 1 + len;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// RDATA that is exactly `before` octets, a name, then `after` octets.
+bool fixed_name_fixed(Bytes m, const RecordView& r, size_t before, size_t after) {
+  if (r.rdlength < before + 1 + after) return false;
+  auto name_end = check_name(m.first(r.end()), r.rdata + before);
+  return name_end && *name_end + after == r.end();
+}
+
+}  // namespace
+
+bool rdata_well_formed(Bytes m, const RecordView& r) {
+  switch (r.type) {
+    case 1:  // A
+      return r.rdlength == 4;
+    case 28:  // AAAA
+      return r.rdlength == 16;
+    case 2:   // NS
+    case 5:   // CNAME
+    case 12:  // PTR
+      return fixed_name_fixed(m, r, 0, 0);
+    case 15:  // MX: preference, exchange
+      return fixed_name_fixed(m, r, 2, 0);
+    case 33:  // SRV: priority, weight, port, target
+      return fixed_name_fixed(m, r, 6, 0);
+    case 6: {  // SOA: mname, rname, five 32-bit fields
+      auto mname_end = check_name(m.first(r.end()), r.rdata);
+      if (!mname_end) return false;
+      auto rname_end = check_name(m.first(r.end()), *mname_end);
+      return rname_end && *rname_end + 20 == r.end();
+    }
+    default:
+      return true;
+  }
+}
+
+}  // namespace diresolver::dns
