@@ -1,14 +1,17 @@
 // The forwarder: one per worker. It owns what that worker's upstream traffic
 // needs (query IDs, the receive buffer, pooled UDP sockets and TCP connections) and the
-// transactions in flight, and frees finished ones on the loop's next turn.
+// transactions in flight. A finished transaction is cleared at the end of the loop
+// turn (its callbacks are still on the stack before that) and kept as a spare for a
+// later query, up to `max_spares`: a cache miss then costs no transaction set-up.
 #pragma once
 
 #include <uv.h>
 
 #include <memory>
-#include <unordered_map>
+#include <vector>
 
 #include "upstream/transaction.hpp"
+#include "uv/end_of_turn.hpp"
 
 namespace diresolver {
 
@@ -31,7 +34,10 @@ class Forwarder {
   size_t in_flight() const { return live_.size(); }
 
  private:
+  static constexpr size_t max_spares = 1024;
+  std::unique_ptr<Transaction> take_spare();
   void ended(Transaction* transaction);
+  void recycle();
 
   WorkerCounters& counters_;
   QueryIdSource ids_;
@@ -39,10 +45,12 @@ class Forwarder {
   TcpPool tcp_;
   UdpSocketPool udp_;  // outlives every exchange below: they leave its sockets when destroyed
   uv::Graveyard<Exchange> dead_exchanges_;
-  uv::Graveyard<Transaction> dead_transactions_;
   ForwardContext context_;
   uint32_t rotation_ = 0;
-  std::unordered_map<Transaction*, std::unique_ptr<Transaction>> live_;
+  std::vector<std::unique_ptr<Transaction>> live_;     // each knows its slot here
+  std::vector<std::unique_ptr<Transaction>> resting_;  // ended this turn
+  std::vector<std::unique_ptr<Transaction>> spare_;
+  uv::EndOfTurn recycle_turn_;
 };
 
 }  // namespace diresolver

@@ -15,23 +15,37 @@ uint32_t clamp_ms(uint64_t value_ms, uint32_t low, uint32_t high) {
 
 }  // namespace
 
-Transaction::Transaction(ForwardContext& context, dns::Bytes packet, const dns::ParsedQuery& query,
-                         const UpstreamSet& set, ServerOrder order, ForwardDone done, ForwardOptions options,
-                         Ended ended)
-    : context_(context), packet_(packet.begin(), packet.end()), query_(query), set_(set), order_(order),
-      done_(std::move(done)), options_(std::move(options)), ended_(std::move(ended)) {
-  attempts_.reserve(2 * order_.size());  // each server over UDP, and maybe TCP after TC=1
+Transaction::Transaction(ForwardContext& context, Ended ended) : context_(context), ended_(std::move(ended)) {
   if (uv_timer_init(context_.loop, hedge_timer_.get()) == 0) hedge_timer_.adopt(this);
   if (uv_timer_init(context_.loop, deadline_timer_.get()) == 0) deadline_timer_.adopt(this);
   if (uv_timer_init(context_.loop, slow_timer_.get()) == 0) slow_timer_.adopt(this);
 }
 
-Transaction::~Transaction() {
+Transaction::~Transaction() { clear(); }
+
+void Transaction::clear() {
   // Exchanges still running are closed here; their callbacks will not come.
   for (auto& attempt : attempts_) attempt.exchange.reset();
+  attempts_.clear();
+  done_ = nullptr;
+  options_ = {};  // lets go of the runtime it kept alive
+  fallback_answer_.clear();
+  set_ = nullptr;
 }
 
-void Transaction::start() {
+void Transaction::start(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ServerOrder order,
+                        ForwardDone done, ForwardOptions options) {
+  packet_.assign(packet.begin(), packet.end());
+  query_ = query;
+  set_ = &set;
+  order_ = order;
+  next_ = 0;
+  done_ = std::move(done);
+  options_ = std::move(options);
+  sunk_ = delivered_ = ended_called_ = false;
+  in_flight_ = 0;
+  last_error_ = UpstreamError::timeout;
+  attempts_.reserve(2 * order_.size());  // each server over UDP, and maybe TCP after TC=1
   uv_timer_start(deadline_timer_.get(), on_deadline, context_.settings.deadline_ms, 0);
   if (options_.on_slow && options_.slow_after_ms > 0)
     uv_timer_start(slow_timer_.get(), on_slow, options_.slow_after_ms, 0);
@@ -53,8 +67,8 @@ void Transaction::arm_hedge(const Upstream& server) {
 bool Transaction::launch_next(bool hedge) {
   while (next_ < order_.size()) {
     size_t server = order_[next_++];
-    if (launch(server, set_.tcp_only() ? Transport::tcp : Transport::udp, hedge)) {
-      arm_hedge(set_.server(server));
+    if (launch(server, set_->tcp_only() ? Transport::tcp : Transport::udp, hedge)) {
+      arm_hedge(set_->server(server));
       return true;
     }
   }
@@ -62,7 +76,7 @@ bool Transaction::launch_next(bool hedge) {
 }
 
 bool Transaction::launch(size_t server_index, Transport transport, bool hedge, bool count_hedge) {
-  Upstream& server = set_.server(server_index);
+  Upstream& server = set_->server(server_index);
   auto& counters = context_.counters.servers[server.id()];
   dns::set_id(packet_, context_.ids.next());
   ExchangeRequest request{context_.loop,      &server,           packet_,       &query_, attempt_timeout_ms(server),
@@ -118,7 +132,7 @@ void Transaction::on_answer(const Attempt& attempt, std::vector<uint8_t>&& answe
     fallback_answer_ = std::move(answer);
     return move_on();
   }
-  Upstream& server = set_.server(attempt.server);
+  Upstream& server = set_->server(attempt.server);
   auto& counters = context_.counters.servers[server.id()];
   auto rtt_us = static_cast<uint32_t>((uv_hrtime() - attempt.sent_ns) / 1000);
   counters.answers.inc();
@@ -139,7 +153,7 @@ void Transaction::on_answer(const Attempt& attempt, std::vector<uint8_t>&& answe
 }
 
 void Transaction::on_failure(const Attempt& attempt, UpstreamError error) {
-  Upstream& server = set_.server(attempt.server);
+  Upstream& server = set_->server(attempt.server);
   context_.counters.servers[server.id()].failures[static_cast<size_t>(error)].inc();
   server.report_failure(ResultSource::traffic, error, monotonic_ms());
   last_error_ = error;
@@ -173,9 +187,9 @@ void Transaction::deliver(ForwardOutcome&& outcome) {
 void Transaction::end_if_done() {
   if (!delivered_ || in_flight_ > 0 || ended_called_) return;
   ended_called_ = true;
-  hedge_timer_.close();
-  deadline_timer_.close();
-  slow_timer_.close();
+  uv_timer_stop(hedge_timer_.get());
+  uv_timer_stop(deadline_timer_.get());
+  uv_timer_stop(slow_timer_.get());
   ended_(this);
 }
 

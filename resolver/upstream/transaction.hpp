@@ -62,16 +62,21 @@ struct ForwardContext {
   AnswerSink sink;
 };
 
+// A transaction is reused for query after query (the Forwarder keeps spares):
+// its timers and buffers are made once, so a cache miss allocates little.
 class Transaction {
  public:
   using Ended = std::function<void(Transaction*)>;
-  Transaction(ForwardContext& context, dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
-              ServerOrder order, ForwardDone done, ForwardOptions options, Ended ended);
+  Transaction(ForwardContext& context, Ended ended);
   ~Transaction();
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  void start();
+  void start(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ServerOrder order,
+             ForwardDone done, ForwardOptions options);
+  // After `ended`, outside its callbacks: forgets the query, ready for the next.
+  void clear();
+  size_t live_slot = 0;  // the Forwarder's bookkeeping
 
  private:
   enum class Transport { udp, tcp };
@@ -99,14 +104,14 @@ class Transaction {
   uint32_t attempt_timeout_ms(const Upstream& server) const;
 
   ForwardContext& context_;
+  Ended ended_;
   std::vector<uint8_t> packet_;
   dns::ParsedQuery query_;
-  const UpstreamSet& set_;
+  const UpstreamSet* set_ = nullptr;
   ServerOrder order_;
   size_t next_ = 0;
   ForwardDone done_;
   ForwardOptions options_;
-  Ended ended_;
   bool sunk_ = false;  // the first valid answer went to the sink
   std::vector<Attempt> attempts_;
   size_t in_flight_ = 0;
