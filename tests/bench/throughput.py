@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 ZONE = "acme.amer.wxc-di.webex.com"
 AUTH_A, AUTH_B = "127.0.0.11", "127.0.0.12"
+DEFAULT_ZONE, AUTH_D = "example", "127.0.0.14"   # the default upstream: every other name
 ADDRS = {"diresolver": "127.0.0.1", "unbound": "127.0.0.2", "dnsdist": "127.0.0.3"}
 DIRES_ADMIN = "127.0.0.1:9553"
 DNSDIST_WEB = "127.0.0.3:8083"
@@ -174,10 +175,10 @@ def render(template, path, **values):
 # ---- the fake DI pair ---------------------------------------------------------------------
 
 class Knot:
-    def __init__(self, name, addr, opts):
-        self.name, self.addr = name, addr
+    def __init__(self, name, addr, opts, zone=ZONE):
+        self.name, self.addr, self.zone = name, addr, zone
         self.conf = render(f"{opts.templates}/knot.conf.in", f"{opts.run_dir}/knot-{name}.conf",
-                           NAME=name, ADDR=addr, ZONE=ZONE, RUN=opts.run_dir,
+                           NAME=name, ADDR=addr, ZONE=zone, RUN=opts.run_dir,
                            DIR=f"{opts.run_dir}/knot-{name}")
         os.makedirs(f"{opts.run_dir}/knot-{name}", exist_ok=True)
         subprocess.run(["knotc", "-c", self.conf, "conf-check"], check=True,
@@ -187,7 +188,7 @@ class Knot:
 
     def start(self):
         self.child.start()
-        wait_until(lambda: ask(self.addr, ZONE, qtype=6) == 0, READY_TIMEOUT,
+        wait_until(lambda: ask(self.addr, self.zone, qtype=6) == 0, READY_TIMEOUT,
                    f"knotd {self.name} answering on {self.addr}")
 
     def a_queries(self):
@@ -199,25 +200,29 @@ class Knot:
 
 
 class Pair:
+    """The fake DI pair, and beside it the default upstream (a third knotd serving
+    `example`), which every resolver is configured with but the timed runs never ask."""
+
     def __init__(self, opts):
         self.servers = [Knot("A", AUTH_A, opts), Knot("B", AUTH_B, opts)]
+        self.default = Knot("D", AUTH_D, opts, zone=DEFAULT_ZONE)
 
     def start(self):
-        for s in self.servers:
+        for s in self.servers + [self.default]:
             s.start()
 
     def stop(self):
-        for s in self.servers:
+        for s in self.servers + [self.default]:
             s.child.stop()
 
     def a_queries(self):
         return sum(s.a_queries() for s in self.servers)
 
     def cpu(self):
-        return sum(cpu_seconds(s.child.pid) for s in self.servers)
+        return sum(cpu_seconds(s.child.pid) for s in self.servers + [self.default])
 
     def pids(self):
-        return [s.child.pid for s in self.servers]
+        return [s.child.pid for s in self.servers + [self.default]]
 
 
 # ---- the resolvers ------------------------------------------------------------------------
@@ -242,6 +247,9 @@ class Resolver:
                    READY_TIMEOUT, f"{self.key} answering on {self.addr}")
         if not self.child.running():
             raise RuntimeError(f"{self.key} exited at start; see {self.child.log_path}")
+        # Configured like the others: names outside the DI zone go to the default upstream.
+        wait_until(lambda: ask(self.addr, f"www.{DEFAULT_ZONE}") == 0, READY_TIMEOUT,
+                   f"{self.key} answering www.{DEFAULT_ZONE} through the default upstream")
         return self
 
     def stop(self):
@@ -264,7 +272,7 @@ class Diresolver(Resolver):
     def write_config(self, workers, tag, counting):
         conf = render(f"{self.opts.templates}/diresolver.toml.in", f"{self.opts.run_dir}/{tag}.toml",
                       ROOT=self.opts.root, ADDR=self.addr, WORKERS=workers, ADMIN=DIRES_ADMIN,
-                      CACHE_ENTRIES=CACHE_ENTRIES, AUTH_A=AUTH_A, AUTH_B=AUTH_B)
+                      CACHE_ENTRIES=CACHE_ENTRIES, AUTH_A=AUTH_A, AUTH_B=AUTH_B, AUTH_D=AUTH_D)
         out = subprocess.run([self.opts.diresolver, "config-test", "-c", conf], capture_output=True,
                              text=True, timeout=10)
         if out.returncode != 0:
@@ -291,7 +299,7 @@ class Unbound(Resolver):
         conf = render(f"{self.opts.templates}/unbound.conf.in", f"{self.opts.run_dir}/{tag}.conf",
                       ADDR=self.addr, WORKERS=workers, RUN=self.opts.run_dir, ZONE=ZONE,
                       EXTENDED_STATS="yes" if counting else "no",
-                      AUTH_A=AUTH_A, AUTH_B=AUTH_B)
+                      AUTH_A=AUTH_A, AUTH_B=AUTH_B, AUTH_D=AUTH_D)
         subprocess.run(["unbound-checkconf", conf], check=True, stdout=subprocess.DEVNULL,
                        timeout=10)
         self.conf = conf
@@ -313,7 +321,7 @@ class Dnsdist(Resolver):
     def write_config(self, workers, tag, counting):
         conf = render(f"{self.opts.templates}/dnsdist.conf.in", f"{self.opts.run_dir}/{tag}.conf",
                       ADDR=self.addr, WORKERS=workers, ZONE=ZONE, AUTH_A=AUTH_A, AUTH_B=AUTH_B,
-                      CACHE_ENTRIES=CACHE_ENTRIES, WEB=DNSDIST_WEB)
+                      DEFAULT_ZONE=DEFAULT_ZONE, AUTH_D=AUTH_D, CACHE_ENTRIES=CACHE_ENTRIES, WEB=DNSDIST_WEB)
         check = subprocess.run(["dnsdist", "--check-config", "-C", conf], capture_output=True,
                                text=True, timeout=10)
         if check.returncode != 0:
@@ -327,7 +335,7 @@ class Dnsdist(Resolver):
         data = json.loads(http_get(DNSDIST_WEB, "/api/v1/servers/localhost",
                                    headers={"X-API-Key": "bench"}))
         for pool in data.get("pools", []):
-            if pool.get("name", "") == "" and "cacheEntries" in pool:
+            if pool.get("name", "") == "di" and "cacheEntries" in pool:
                 return int(pool["cacheEntries"])
         return None
 
@@ -534,7 +542,7 @@ def profile_start(opts, what, resolver, seconds):
         return None
     base = f"{opts.run_dir}/perf-{what.replace(' ', '_')}-{time.monotonic_ns()}"
     window = max(1, seconds - 1)
-    record = ["perf", "record", "-q", "-g", "-F", "2000", "-p", str(resolver.pid), "-o", base + ".data",
+    record = ["perf", "record", "-q", "--call-graph", "dwarf,16384", "-F", "1000", "-p", str(resolver.pid), "-o", base + ".data",
               "--", "sleep", str(window)]
     stat = ["perf", "stat", "-x", ",", "-o", base + ".stat", "-p", str(resolver.pid),
             "-e", ",".join(f"syscalls:sys_enter_{name}" for name in SYSCALLS), "--", "sleep", str(window)]
@@ -596,6 +604,7 @@ class Results:
     allcores: list = field(default_factory=list)
     hit_cached: str = ""
     rss_start_kib: int = None
+    rss_after_miss_kib: int = None                 # after every pinned miss round
     fills: list = field(default_factory=list)      # Fill
     errors: list = field(default_factory=list)
 
@@ -680,6 +689,8 @@ def bench_pinned(opts, resolvers, pair, results):
                     if m.sent >= opts.miss_slice:
                         results[r.key].errors.append(
                             f"cache miss round {i + 1} used up its {opts.miss_slice} names early")
+        for r in live:
+            results[r.key].rss_after_miss_kib = rss_kib(r.pid)
     finally:
         for r in live:
             r.stop()
@@ -884,6 +895,7 @@ def build_sections(opts, results, order):
     insert_after(miss, "lost %", row("SERVFAIL", lambda x: median(x.miss, lambda m: m.rcodes.get("SERVFAIL", 0))))
     insert_after(miss, "resolver CPU µs/answer", row("upstream queries/answer",
                  lambda x: median(x.miss, lambda m: m.upstream_per_answer), 3))
+    miss.append(row("RSS after the miss runs MiB", lambda x: x.rss_after_miss_kib / 1024, 1, True))
     if "pinned" not in opts.skip:
         sections.append((f"cache miss: 1 thread on CPU {CPU_FWD}, distinct names, {runs}", miss))
 
@@ -996,7 +1008,7 @@ def main():
     p.add_argument("--wait-quiet", type=int, default=0)
     opts = p.parse_args()
     assert_isolated("throughput")
-    require_loopback(AUTH_A, AUTH_B, DIRES_ADMIN, DNSDIST_WEB, *ADDRS.values())
+    require_loopback(AUTH_A, AUTH_B, AUTH_D, DIRES_ADMIN, DNSDIST_WEB, *ADDRS.values())
     if not {CPU_FWD, CPU_LOAD} <= os.sched_getaffinity(0):
         sys.exit(f"bench: needs CPUs {CPU_FWD} and {CPU_LOAD}")
 
@@ -1008,8 +1020,9 @@ def main():
     order = [r for r in RESOLVERS if not opts.only or r in opts.only]
 
     log("writing the zone and the query files")
-    render(f"{opts.templates}/zone.in", f"{opts.run_dir}/{ZONE}.zone", ZONE=ZONE, AUTH_A=AUTH_A,
-           AUTH_B=AUTH_B)
+    for zone in (ZONE, DEFAULT_ZONE):
+        render(f"{opts.templates}/zone.in", f"{opts.run_dir}/{zone}.zone", ZONE=zone, AUTH_A=AUTH_A,
+               AUTH_B=AUTH_B)
     with open(f"{opts.run_dir}/hit.txt", "w") as f:
         f.writelines(f"h{i}.{ZONE} A\n" for i in range(HIT_NAMES))
     opts.hit_file = f"{opts.run_dir}/hit.txt"
