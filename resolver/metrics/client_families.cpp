@@ -105,7 +105,7 @@ std::vector<MetricFamily> client_families(const Runtime& runtime, const Workers&
       counter("diresolver_send_failures_total", "Responses that could not be sent to the client",
               &WorkerCounters::send_failures),
       counter("diresolver_udp_batched_responses_total",
-              "UDP responses written by one sendmmsg with others of their read batch",
+              "UDP responses written by one sendmmsg with others of their loop turn",
               &WorkerCounters::udp_batched_answers),
       counter("diresolver_upstream_truncated_retries_total", "Truncated upstream UDP answers retried over TCP",
               &WorkerCounters::tcp_retries),

@@ -89,7 +89,12 @@ class FailoverTest(harness.IntegrationCase):
     def test_truncated_answer_is_retried_over_tcp(self):
         self.fakes[DI1].mode = "truncate"
         name = f"big.{DI_ZONE}"
-        with Daemon() as daemon:
+        # No hedge before the TC=1 answer can come, even on a loaded (ASan) CI box:
+        # otherwise the second server may answer first and the retry is never needed.
+        cfg = harness.base_config()
+        cfg["upstream"].update({"attempt_timeout_ms": 3000, "attempt_timeout_min_ms": 3000,
+                                "hedge_delay_min_ms": 2000, "hedge_delay_max_ms": 2000})
+        with Daemon(cfg) as daemon:
             response = query(name)
             self.assertEqual(dns.rcode.NOERROR, response.rcode())
             self.assertFalse(response.flags & dns.flags.TC, "client got TC=1")
