@@ -37,8 +37,10 @@ ServerOrder UpstreamSet::order_for_query(int64_t now_ms, uint32_t rotation) cons
   for (size_t i = 0; i < servers_.size(); ++i)
     (servers_[i]->is_up() ? healthy : down).push(static_cast<uint8_t>(i));
   if (selection_ == Selection::lowest_rtt) {
-    std::stable_sort(healthy.begin(), healthy.end(), [&](uint8_t a, uint8_t b) {
-      return servers_[a]->srtt_us(now_ms) < servers_[b]->srtt_us(now_ms);
+    // Ties keep the configured order. Not std::stable_sort: it allocates a buffer on every call.
+    std::sort(healthy.begin(), healthy.end(), [&](uint8_t a, uint8_t b) {
+      auto rtt_a = servers_[a]->srtt_us(now_ms), rtt_b = servers_[b]->srtt_us(now_ms);
+      return rtt_a != rtt_b ? rtt_a < rtt_b : a < b;
     });
   } else if (selection_ == Selection::round_robin && healthy.size() > 1) {
     ServerOrder rotated;
