@@ -16,6 +16,7 @@ import dns.flags
 import dns.message
 import dns.name
 import dns.opcode
+import dns.exception
 import dns.rcode
 import dns.update
 
@@ -53,7 +54,16 @@ MALFORMED_UDP = [
 class MalformedTest(harness.IntegrationCase):
 
     def assert_still_answers(self):
-        response = query(f"alive.{DI_ZONE}", timeout=2)
+        # Retried as any stub resolver would: right after a flood, on a loaded CI box,
+        # the socket's receive buffer may still be full and drop one datagram, which
+        # is UDP, not a fault. A daemon that hung or died fails all three.
+        for attempt in range(3):
+            try:
+                response = query(f"alive{attempt}.{DI_ZONE}", timeout=2)
+                break
+            except dns.exception.Timeout:
+                if attempt == 2:
+                    raise
         self.assertEqual(dns.rcode.NOERROR, response.rcode())
 
     def test_malformed_udp(self):
@@ -63,8 +73,9 @@ class MalformedTest(harness.IntegrationCase):
                     reply = harness.udp_exchange(packet, timeout=1.0)
                     self.check_reply(packet, reply, expected)
             self.assert_still_answers()
-        upstream = sum(len(f.queries) for f in self.fakes.values())
-        self.assertEqual(1, upstream, "a malformed query reached an upstream")
+        reached = [q.qname for f in self.fakes.values() for q in f.queries
+                   if not q.qname.startswith("alive")]
+        self.assertEqual([], reached, "a malformed query reached an upstream")
         self.assertEqual(len(MALFORMED_UDP), daemon.stats["malformed"], daemon.stats)
 
     def check_reply(self, packet, reply, expected):

@@ -12,6 +12,10 @@
 #include "packets.hpp"
 #include "router/router.hpp"
 
+// These replacements are the allocator here: new is malloc and delete is free,
+// which GCC's -Wmismatched-new-delete cannot know.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 namespace {
 thread_local size_t allocations = 0;
 }
