@@ -23,9 +23,10 @@ PooledSocket::PooledSocket(UdpSocketPool& pool, const SockAddr& server, uint8_t*
 // Only idle sockets are closed (or all, at shutdown): what it still kept has nobody waiting.
 PooledSocket::~PooledSocket() { pool_.forget(this); }
 
-void PooledSocket::attach(uint16_t id, UdpWaiter* waiter) {
-  waiting_.emplace(id, waiter);
+bool PooledSocket::attach(uint16_t id, UdpWaiter* waiter) {
+  if (!waiting_.insert(id, waiter)) return false;
   ++uses;
+  return true;
 }
 
 bool PooledSocket::send(dns::Bytes packet) {
@@ -59,18 +60,18 @@ void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
   if (nread < 0) return self->fail_all();
   if (nread == 0 || !from) return;
   dns::Bytes packet(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
-  auto waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : self->waiting_.end();
-  if (waiter == self->waiting_.end()) {
+  auto* waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : nullptr;
+  if (!waiter) {
     self->pool_.counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it
     return;
   }
-  waiter->second->on_datagram(packet);
+  waiter->on_datagram(packet);
 }
 
 // The connected server said no (ICMP): every query waiting here learns it.
 void PooledSocket::fail_all() {
   std::vector<UdpWaiter*> waiters;
-  for (auto& [id, waiter] : waiting_) waiters.push_back(waiter);
+  waiting_.for_each([&](UdpWaiter* waiter) { waiters.push_back(waiter); });
   for (auto* waiter : waiters) waiter->on_socket_error();  // each detaches itself
 }
 
@@ -102,8 +103,7 @@ PooledSocket* UdpSocketPool::attach(unsigned server_id, const SockAddr& server, 
     sockets = ServerSockets{server, {}, 0};
   }
   auto* socket = pick(sockets, id);
-  if (socket) socket->attach(id, waiter);
-  return socket;
+  return socket && socket->attach(id, waiter) ? socket : nullptr;
 }
 
 // Round robin over the server's sockets, replacing worn-out ones.

@@ -24,6 +24,7 @@
 #include "metrics/counters.hpp"
 #include "net/address.hpp"
 #include "net/datagram_batch.hpp"
+#include "upstream/in_flight_table.hpp"
 #include "uv/end_of_turn.hpp"
 #include "uv/handle.hpp"
 
@@ -48,9 +49,9 @@ class PooledSocket {
   PooledSocket& operator=(const PooledSocket&) = delete;
 
   bool open() const { return open_; }
-  bool has(uint16_t id) const { return waiting_.count(id) != 0; }
-  bool idle() const { return waiting_.empty(); }
-  void attach(uint16_t id, UdpWaiter* waiter);
+  bool has(uint16_t id) const { return waiting_.find(id) != nullptr; }
+  bool idle() const { return waiting_.size() == 0; }
+  bool attach(uint16_t id, UdpWaiter* waiter);
   void detach(uint16_t id) { waiting_.erase(id); }
   // Keeps the query for the turn's sendmmsg; false if it could not be sent at all.
   bool send(dns::Bytes packet);
@@ -68,7 +69,7 @@ class PooledSocket {
   uv::Handle<uv_udp_t> socket_;
   int fd_ = -1;
   bool open_ = false;
-  std::unordered_map<uint16_t, UdpWaiter*> waiting_;
+  InFlightTable<UdpWaiter, 512> waiting_;  // twice uses_per_socket (checked below)
   DatagramBatch queries_;
 };
 
@@ -81,6 +82,7 @@ class UdpSocketPool {
   static constexpr size_t slice = 65536;
 
   UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters);
+  static_assert(2 * uses_per_socket <= 512, "PooledSocket's in-flight table must stay half empty");
 
   // A socket to `server` (registry id `server_id`) on which `id` now waits
   // for `waiter`; nullptr if no socket could be opened or `id` is taken on all.

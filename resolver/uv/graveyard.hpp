@@ -32,6 +32,7 @@ class Graveyard {
   // Frees everything now and stops watching (shutdown, outside any callback).
   void close() {
     dead_.clear();
+    dying_.clear();
     check_.close();
   }
 
@@ -39,15 +40,16 @@ class Graveyard {
   static void on_check(uv_check_t* check) {
     auto* self = Handle<uv_check_t>::owner_of<Graveyard>(check);
     if (!self) return;
-    // Destructors may bury more; those wait for the next turn.
-    auto dead = std::move(self->dead_);
-    self->dead_.clear();
-    dead.clear();
+    // Destructors may bury more; those wait for the next turn. Two vectors
+    // take turns so neither is reallocated turn after turn.
+    self->dying_.swap(self->dead_);
+    self->dying_.clear();
     if (self->dead_.empty()) uv_check_stop(check);
   }
 
   Handle<uv_check_t> check_;
   std::vector<std::unique_ptr<T>> dead_;
+  std::vector<std::unique_ptr<T>> dying_;
 };
 
 }  // namespace diresolver::uv
