@@ -31,7 +31,10 @@ bool TcpExchange::submit() {
 
 bool TcpExchange::on_answer(dns::Bytes message) {
   auto result = judge_answer(message, id_, request_);
-  if (!result) return false;
+  if (!result) {
+    saw_mismatch_ = true;
+    return false;
+  }
   waiting_ = false;
   finish(std::move(*result));
   return true;
@@ -52,7 +55,7 @@ void TcpExchange::on_timeout(uv_timer_t* timer) {
   if (!self) return;
   if (self->waiting_) self->pool_.cancel(*self->request_.server, self->id_, self);
   self->waiting_ = false;
-  self->finish(timed_out(self->request_, false));
+  self->finish(timed_out(self->request_, self->saw_mismatch_));
 }
 
 void TcpExchange::finish(ExchangeResult&& result) {

@@ -286,6 +286,11 @@ class FailTest(CheckCase):
         self.set_modes("servfail")
         self.assert_failed("servfail", diagnosis=r"(?i)servfail")
 
+    def test_garbage_answers_are_malformed_over_both_transports(self):
+        # Over TCP too: a frame with our ID that is no answer is not silence.
+        self.set_modes("malformed")
+        self.assert_failed("malformed")
+
     def test_tcp_dropped_fails_the_tcp_checks_and_the_server(self):
         self.fakes[DI1].mode = "drop_tcp"
         report = self.text_report(check_config(), 0)
