@@ -4,7 +4,8 @@
 
 namespace diresolver {
 
-std::optional<ExchangeResult> judge_answer(dns::Bytes answer, uint16_t sent_id, const ExchangeRequest& request) {
+std::optional<ExchangeResult> judge_answer(std::span<uint8_t> answer, uint16_t sent_id,
+                                           const ExchangeRequest& request) {
   switch (dns::check_upstream_answer(answer, sent_id, *request.query)) {
     case dns::AnswerCheck::mismatched:
       request.counters->upstream_mismatched.inc();
@@ -15,7 +16,7 @@ std::optional<ExchangeResult> judge_answer(dns::Bytes answer, uint16_t sent_id, 
     case dns::AnswerCheck::ok:
       break;
   }
-  return ExchangeResult{true, UpstreamError::timeout, std::vector<uint8_t>(answer.begin(), answer.end())};
+  return ExchangeResult{true, UpstreamError::timeout, answer};
 }
 
 ExchangeResult timed_out(const ExchangeRequest& request, bool saw_mismatch) {

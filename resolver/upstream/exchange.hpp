@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "dns/query.hpp"
@@ -21,10 +22,13 @@
 
 namespace diresolver {
 
+// `answer` points into the buffer the answer was read into: valid only during
+// the `done` callback (the whole relay to the client runs inside it), and
+// writable, so the client's ID can be put back in place. Whoever keeps it copies.
 struct ExchangeResult {
   bool ok = false;
   UpstreamError error = UpstreamError::timeout;
-  std::vector<uint8_t> answer;
+  std::span<uint8_t> answer;
 };
 
 using ExchangeDone = std::function<void(ExchangeResult&&)>;
@@ -43,7 +47,8 @@ struct ExchangeRequest {
 // What an upstream datagram or TCP message means for an attempt: the result to
 // finish with, or nullopt when it is not the answer (counted as mismatched; the
 // attempt keeps waiting). Every transport judges answers here.
-std::optional<ExchangeResult> judge_answer(dns::Bytes answer, uint16_t sent_id, const ExchangeRequest& request);
+std::optional<ExchangeResult> judge_answer(std::span<uint8_t> answer, uint16_t sent_id,
+                                           const ExchangeRequest& request);
 // The attempt's time is up (counted): `mismatched` if only impostors answered.
 ExchangeResult timed_out(const ExchangeRequest& request, bool saw_mismatch);
 

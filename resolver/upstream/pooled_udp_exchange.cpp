@@ -15,7 +15,7 @@ bool PooledUdpExchange::start() {
   return true;
 }
 
-void PooledUdpExchange::on_datagram(dns::Bytes packet) {
+void PooledUdpExchange::on_datagram(std::span<uint8_t> packet) {
   auto result = judge_answer(packet, id_, request_);
   if (!result) {
     saw_mismatch_ = true;

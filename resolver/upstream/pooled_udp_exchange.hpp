@@ -16,7 +16,7 @@ class PooledUdpExchange final : public Exchange, private UdpWaiter {
   bool start() override;
 
  private:
-  void on_datagram(dns::Bytes packet) override;
+  void on_datagram(std::span<uint8_t> packet) override;
   void on_socket_error() override;
   static void on_timeout(uv_timer_t* timer);
   void leave_socket();

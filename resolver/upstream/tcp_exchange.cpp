@@ -30,7 +30,9 @@ bool TcpExchange::submit() {
 }
 
 bool TcpExchange::on_answer(dns::Bytes message) {
-  auto result = judge_answer(message, id_, request_);
+  // A copy the exchange keeps: the connection's buffer moves on once this returns.
+  answer_.assign(message.begin(), message.end());
+  auto result = judge_answer(answer_, id_, request_);
   if (!result) {
     saw_mismatch_ = true;
     return false;

@@ -31,7 +31,8 @@ class TcpExchange final : public Exchange, private PendingAnswer {
   uint16_t id_ = 0;
   bool waiting_ = false;
   bool resent_ = false;
-  bool saw_mismatch_ = false;  // something answered with our ID but was not the answer
+  bool saw_mismatch_ = false;
+  std::vector<uint8_t> answer_;  // something answered with our ID but was not the answer
   ExchangeDone done_;
   uv::Handle<uv_timer_t> timer_;
 };

@@ -120,16 +120,16 @@ void Transaction::on_result(size_t index, ExchangeResult&& result) {
     bool hedge = attempt.hedge;
     if (!delivered_ && !launch(server, Transport::tcp, hedge, false)) move_on();
   } else {
-    on_answer(attempt, std::move(result.answer));
+    on_answer(attempt, result.answer);
   }
   end_if_done();
 }
 
-void Transaction::on_answer(const Attempt& attempt, std::vector<uint8_t>&& answer) {
+void Transaction::on_answer(const Attempt& attempt, std::span<uint8_t> answer) {
   auto rcode = dns::rcode_of(answer);
   if (rcode == dns::Rcode::servfail || rcode == dns::Rcode::refused) {
     on_failure(attempt, rcode == dns::Rcode::servfail ? UpstreamError::servfail : UpstreamError::refused);
-    fallback_answer_ = std::move(answer);
+    fallback_answer_.assign(answer.begin(), answer.end());
     return move_on();
   }
   Upstream& server = set_->server(attempt.server);
@@ -149,7 +149,7 @@ void Transaction::on_answer(const Attempt& attempt, std::vector<uint8_t>&& answe
   }
   if (attempt.hedge) counters.hedges_won.inc();
   if (!attempt.hedge && attempt.server != attempts_.front().server) counters.failover_answers.inc();
-  deliver({ForwardStatus::answered, std::move(answer), UpstreamError::timeout, packet_});
+  deliver({ForwardStatus::answered, answer, UpstreamError::timeout, packet_});
 }
 
 void Transaction::on_failure(const Attempt& attempt, UpstreamError error) {
@@ -168,8 +168,8 @@ void Transaction::move_on() {
 void Transaction::give_up() {
   // The last SERVFAIL goes to the cache too (kept only if [cache] servfail_ttl
   // says so), but after the client's turn, which may still want a stale answer.
-  auto cacheable = fallback_answer_;
-  deliver({ForwardStatus::all_failed, std::move(fallback_answer_), last_error_, packet_});
+  auto cacheable = fallback_answer_;  // the client's turn puts its own ID into the one it gets
+  deliver({ForwardStatus::all_failed, fallback_answer_, last_error_, packet_});
   if (!cacheable.empty() && !sunk_ && context_.sink) {
     sunk_ = true;
     context_.sink(query_, cacheable);

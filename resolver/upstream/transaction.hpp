@@ -19,6 +19,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "config/config.hpp"
@@ -35,7 +36,9 @@ enum class ForwardStatus { answered, all_failed };
 
 struct ForwardOutcome {
   ForwardStatus status = ForwardStatus::all_failed;
-  std::vector<uint8_t> answer;  // the upstream's answer (upstream ID); for all_failed, its last SERVFAIL/REFUSED or empty
+  // The upstream's answer (upstream ID); for all_failed, its last SERVFAIL/REFUSED or
+  // empty. Valid during the callback only; writable, for the client's ID.
+  std::span<uint8_t> answer;
   UpstreamError last_error = UpstreamError::timeout;
   dns::Bytes query_packet;      // the client's query as sent (valid during the callback only)
 };
@@ -91,7 +94,7 @@ class Transaction {
   bool launch_next(bool hedge);
   bool launch(size_t server, Transport transport, bool hedge, bool count_hedge = true);
   void on_result(size_t attempt, ExchangeResult&& result);
-  void on_answer(const Attempt& attempt, std::vector<uint8_t>&& answer);
+  void on_answer(const Attempt& attempt, std::span<uint8_t> answer);
   void on_failure(const Attempt& attempt, UpstreamError error);
   void move_on();
   void deliver(ForwardOutcome&& outcome);

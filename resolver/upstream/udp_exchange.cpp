@@ -53,10 +53,10 @@ void UdpExchange::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, 
     return;
   }
   if (nread == 0 || !from) return;
-  self->receive({reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread)}, from);
+  self->receive({reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread)}, from);
 }
 
-void UdpExchange::receive(dns::Bytes packet, const sockaddr* from) {
+void UdpExchange::receive(std::span<uint8_t> packet, const sockaddr* from) {
   auto source = SockAddr::from_sockaddr(from);
   std::optional<ExchangeResult> result;
   if (source && *source == request_.server->address()) result = judge_answer(packet, id_, request_);

@@ -22,7 +22,7 @@ class UdpExchange final : public Exchange {
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
                       unsigned flags);
   static void on_timeout(uv_timer_t* timer);
-  void receive(dns::Bytes packet, const sockaddr* from);
+  void receive(std::span<uint8_t> packet, const sockaddr* from);
   void finish(ExchangeResult&& result);
 
   ExchangeRequest request_;

@@ -59,7 +59,7 @@ void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
   if (!self) return;
   if (nread < 0) return self->fail_all();
   if (nread == 0 || !from) return;
-  dns::Bytes packet(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread));
+  std::span<uint8_t> packet(reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread));
   auto* waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : nullptr;
   if (!waiter) {
     self->pool_.counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it

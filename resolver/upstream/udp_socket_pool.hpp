@@ -34,7 +34,7 @@ namespace diresolver {
 class UdpWaiter {
  public:
   virtual ~UdpWaiter() = default;
-  virtual void on_datagram(dns::Bytes packet) = 0;
+  virtual void on_datagram(std::span<uint8_t> packet) = 0;  // in the pool's read buffer
   virtual void on_socket_error() = 0;  // e.g. ICMP port unreachable on the connected socket
 };
 
