@@ -168,11 +168,11 @@ void Transaction::move_on() {
 void Transaction::give_up() {
   // The last SERVFAIL goes to the cache too (kept only if [cache] servfail_ttl
   // says so), but after the client's turn, which may still want a stale answer.
-  auto cacheable = fallback_answer_;  // the client's turn puts its own ID into the one it gets
+  // (The client's turn may put its ID into these bytes; the cache sets each reader's own.)
   deliver({ForwardStatus::all_failed, fallback_answer_, last_error_, packet_});
-  if (!cacheable.empty() && !sunk_ && context_.sink) {
+  if (!fallback_answer_.empty() && !sunk_ && context_.sink) {
     sunk_ = true;
-    context_.sink(query_, cacheable);
+    context_.sink(query_, fallback_answer_);
   }
 }
 
