@@ -4,8 +4,7 @@ namespace diresolver {
 
 Forwarder::Forwarder(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
     : counters_(counters), scratch_(65536), tcp_(loop, settings.tcp_idle_timeout_ms, counters, scratch_),
-      udp_(loop, counters), dead_exchanges_(loop),
-      context_{loop, settings, counters, ids_, scratch_, tcp_, udp_, dead_exchanges_, nullptr},
+      udp_(loop, counters), context_{loop, settings, counters, ids_, scratch_, tcp_, udp_, nullptr},
       recycle_turn_(loop, [](void* self) { static_cast<Forwarder*>(self)->recycle(); }, this) {}
 
 Forwarder::~Forwarder() { cancel_all(); }
@@ -53,7 +52,6 @@ void Forwarder::cancel_all() {
   spare_.clear();
   recycle_turn_.close();
   tcp_.close_all();
-  dead_exchanges_.close();
   udp_.close_all();  // after every exchange that could still name one of its sockets
 }
 

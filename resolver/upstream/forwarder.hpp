@@ -44,7 +44,6 @@ class Forwarder {
   std::vector<uint8_t> scratch_;
   TcpPool tcp_;
   UdpSocketPool udp_;  // outlives every exchange below: they leave its sockets when destroyed
-  uv::Graveyard<Exchange> dead_exchanges_;
   ForwardContext context_;
   uint32_t rotation_ = 0;
   std::vector<std::unique_ptr<Transaction>> live_;     // each knows its slot here

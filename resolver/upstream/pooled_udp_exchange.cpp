@@ -2,17 +2,33 @@
 
 namespace diresolver {
 
-PooledUdpExchange::PooledUdpExchange(const ExchangeRequest& request, UdpSocketPool& pool, ExchangeDone done)
-    : request_(request), pool_(pool), id_(dns::id_of(request.packet)), done_(std::move(done)) {}
+PooledUdpExchange::PooledUdpExchange(uv_loop_t* loop, UdpSocketPool& pool) : pool_(pool) {
+  if (uv_timer_init(loop, timer_.get()) == 0) timer_.adopt(this);
+}
+
+void PooledUdpExchange::prepare(const ExchangeRequest& request, ExchangeDone done) {
+  request_ = request;
+  id_ = dns::id_of(request.packet);
+  done_ = std::move(done);
+  saw_mismatch_ = false;
+}
 
 bool PooledUdpExchange::start() {
   const auto& server = *request_.server;
+  if (!timer_.is_open()) return false;
   socket_ = pool_.attach(server.id(), server.address(), id_, this);
-  if (!socket_ || !socket_->send(request_.packet)) return false;  // the destructor leaves the socket
-  if (uv_timer_init(request_.loop, timer_.get()) != 0) return false;
-  timer_.adopt(this);
+  if (!socket_ || !socket_->send(request_.packet)) {
+    leave_socket();
+    return false;
+  }
   uv_timer_start(timer_.get(), on_timeout, request_.timeout_ms, 0);
   return true;
+}
+
+void PooledUdpExchange::abandon() {
+  leave_socket();
+  if (timer_.is_open()) uv_timer_stop(timer_.get());
+  done_ = nullptr;
 }
 
 void PooledUdpExchange::on_datagram(std::span<uint8_t> packet) {
@@ -41,10 +57,9 @@ void PooledUdpExchange::leave_socket() {
 }
 
 void PooledUdpExchange::finish(ExchangeResult&& result) {
-  leave_socket();
-  timer_.close();
   auto done = std::move(done_);
-  done(std::move(result));  // may retire this exchange: nothing after this line
+  abandon();
+  done(std::move(result));  // may end the transaction that owns this object: nothing after this line
 }
 
 }  // namespace diresolver

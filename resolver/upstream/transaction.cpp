@@ -2,9 +2,6 @@
 
 #include <algorithm>
 
-#include "upstream/tcp_exchange.hpp"
-#include "upstream/pooled_udp_exchange.hpp"
-
 namespace diresolver {
 
 namespace {
@@ -24,8 +21,7 @@ Transaction::Transaction(ForwardContext& context, Ended ended) : context_(contex
 Transaction::~Transaction() { clear(); }
 
 void Transaction::clear() {
-  // Exchanges still running are closed here; their callbacks will not come.
-  for (auto& attempt : attempts_) attempt.exchange.reset();
+  stop_attempts();
   attempts_.clear();
   done_ = nullptr;
   options_ = {};  // lets go of the runtime it kept alive
@@ -83,30 +79,44 @@ bool Transaction::launch(size_t server_index, Transport transport, bool hedge, b
                           &context_.counters, &context_.scratch, &context_.ids};
   size_t index = attempts_.size();
   auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
-  std::unique_ptr<Exchange> exchange;
-  if (transport == Transport::udp)
-    exchange = std::make_unique<PooledUdpExchange>(request, context_.udp, done);
-  else
-    exchange = std::make_unique<TcpExchange>(request, context_.tcp, done);
+  Exchange* exchange = make_exchange(transport, request, done);
   (transport == Transport::udp ? counters.queries_udp : counters.queries_tcp).inc();
   if (hedge && count_hedge) {
     counters.hedges_sent.inc();
     context_.counters.hedges.inc();
   }
-  attempts_.push_back({server_index, transport, hedge, uv_hrtime(), std::move(exchange)});
-  if (attempts_.back().exchange->start()) {
+  attempts_.push_back({server_index, transport, hedge, uv_hrtime(), exchange});
+  if (exchange->start()) {
     ++in_flight_;
     return true;
   }
-  attempts_.back().exchange.reset();  // not inside its callback: safe to close now
   context_.counters.upstream_network.inc();
   on_failure(attempts_.back(), UpstreamError::network);
   return false;
 }
 
+Exchange* Transaction::make_exchange(Transport transport, const ExchangeRequest& request, ExchangeDone done) {
+  if (transport == Transport::tcp) {
+    tcp_exchanges_.push_back(std::make_unique<TcpExchange>(request, context_.tcp, std::move(done)));
+    return tcp_exchanges_.back().get();
+  }
+  if (udp_exchanges_used_ == udp_exchanges_.size())
+    udp_exchanges_.push_back(std::make_unique<PooledUdpExchange>(context_.loop, context_.udp));
+  auto* exchange = udp_exchanges_[udp_exchanges_used_++].get();
+  exchange->prepare(request, std::move(done));
+  return exchange;
+}
+
+// Attempts still running stop here, outside their own callbacks; no callback will come.
+void Transaction::stop_attempts() {
+  for (size_t i = 0; i < udp_exchanges_used_; ++i) udp_exchanges_[i]->abandon();
+  udp_exchanges_used_ = 0;
+  tcp_exchanges_.clear();
+  for (auto& attempt : attempts_) attempt.exchange = nullptr;
+}
+
 void Transaction::on_result(size_t index, ExchangeResult&& result) {
   auto& attempt = attempts_[index];
-  context_.dead_exchanges.bury(std::move(attempt.exchange));
   --in_flight_;
   if (!result.ok) {
     on_failure(attempt, result.error);
@@ -214,9 +224,8 @@ void Transaction::on_deadline(uv_timer_t* timer) {
   auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
   if (!self) return;
   if (!self->delivered_) self->give_up();
-  // Whatever is still in flight is abandoned (closed here, outside its own
-  // callbacks): the client has its answer.
-  for (auto& attempt : self->attempts_) attempt.exchange.reset();
+  // Whatever is still in flight is abandoned: the client has its answer.
+  self->stop_attempts();
   self->in_flight_ = 0;
   self->end_if_done();
 }

@@ -24,11 +24,10 @@
 
 #include "config/config.hpp"
 #include "upstream/exchange.hpp"
+#include "upstream/pooled_udp_exchange.hpp"
 #include "upstream/query_id.hpp"
-#include "upstream/tcp_pool.hpp"
-#include "upstream/udp_socket_pool.hpp"
+#include "upstream/tcp_exchange.hpp"
 #include "upstream/upstream_set.hpp"
-#include "uv/graveyard.hpp"
 
 namespace diresolver {
 
@@ -61,12 +60,12 @@ struct ForwardContext {
   std::vector<uint8_t>& scratch;
   TcpPool& tcp;
   UdpSocketPool& udp;
-  uv::Graveyard<Exchange>& dead_exchanges;
   AnswerSink sink;
 };
 
 // A transaction is reused for query after query (the Forwarder keeps spares):
-// its timers and buffers are made once, so a cache miss allocates little.
+// its timers, buffers and UDP attempts are made once, so a cache miss
+// allocates nothing here once the worker has warmed up.
 class Transaction {
  public:
   using Ended = std::function<void(Transaction*)>;
@@ -88,11 +87,13 @@ class Transaction {
     Transport transport;
     bool hedge;
     uint64_t sent_ns;
-    std::unique_ptr<Exchange> exchange;
+    Exchange* exchange;  // owned below; finished ones stay until clear()
   };
 
   bool launch_next(bool hedge);
   bool launch(size_t server, Transport transport, bool hedge, bool count_hedge = true);
+  Exchange* make_exchange(Transport transport, const ExchangeRequest& request, ExchangeDone done);
+  void stop_attempts();
   void on_result(size_t attempt, ExchangeResult&& result);
   void on_answer(const Attempt& attempt, std::span<uint8_t> answer);
   void on_failure(const Attempt& attempt, UpstreamError error);
@@ -117,6 +118,10 @@ class Transaction {
   ForwardOptions options_;
   bool sunk_ = false;  // the first valid answer went to the sink
   std::vector<Attempt> attempts_;
+  // Each attempt of one query has its own exchange; UDP ones are kept for the next query.
+  std::vector<std::unique_ptr<PooledUdpExchange>> udp_exchanges_;
+  size_t udp_exchanges_used_ = 0;
+  std::vector<std::unique_ptr<TcpExchange>> tcp_exchanges_;
   size_t in_flight_ = 0;
   bool delivered_ = false;
   bool ended_called_ = false;
