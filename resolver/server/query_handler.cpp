@@ -111,18 +111,30 @@ CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::Parsed
 
 void QueryHandler::forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
                            const Client& client, bool stale_available) {
+  uint32_t slot = pending_.add(client, query);
   ForwardOptions options;
   options.keep_alive = runtime_;
   if (stale_available) {
     options.slow_after_ms = cache_->settings().stale_after_ms;
-    options.on_slow = [this, client, query, copy = std::vector<uint8_t>(packet.begin(), packet.end())] {
-      return serve_stale(copy, query, client);
+    options.on_slow = [this, slot, copy = std::vector<uint8_t>(packet.begin(), packet.end())] {
+      return serve_stale_while_waiting(slot, copy);
     };
   }
   forwarder_.forward(
       packet, query, set,
-      [this, client, query](ForwardOutcome&& outcome) { relay(client, query, std::move(outcome)); },
+      [this, slot](ForwardOutcome&& outcome) {
+        auto waiting = pending_.take(slot);
+        relay(waiting.client, waiting.query, std::move(outcome));
+      },
       std::move(options));
+}
+
+// Serve-stale's client response timer: the forwarder will not call back once this says true.
+bool QueryHandler::serve_stale_while_waiting(uint32_t slot, dns::Bytes packet) {
+  const auto& waiting = pending_.at(slot);
+  if (!serve_stale(packet, waiting.query, waiting.client)) return false;
+  pending_.take(slot);
+  return true;
 }
 
 // Prefetch or stale refresh: ask upstream with nobody waiting; the answer lands in the cache.

@@ -10,6 +10,7 @@
 #include "dns/query.hpp"
 #include "metrics/counters.hpp"
 #include "server/client.hpp"
+#include "server/pending_clients.hpp"
 #include "server/runtime.hpp"
 #include "upstream/forwarder.hpp"
 
@@ -24,6 +25,9 @@ class QueryHandler {
   void handle(dns::Bytes packet, Client client);
   // A reload: queries from now on use `runtime`; those in flight keep theirs.
   void use(RuntimePtr runtime) { runtime_ = std::move(runtime); }
+  size_t clients_waiting() const { return pending_.waiting(); }
+  // Shutdown, after the forwarder's cancel_all(): lets go of the waiting clients' connections.
+  void forget_waiting() { pending_.clear(); }
 
  private:
   bool rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
@@ -36,6 +40,7 @@ class QueryHandler {
                bool stale_available);
   void refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set);
   bool serve_stale(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
+  bool serve_stale_while_waiting(uint32_t slot, dns::Bytes packet);
   void relay(const Client& client, const dns::ParsedQuery& query, ForwardOutcome&& outcome);
   void send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer);
   void count_response(const Client& client, dns::Bytes answer);
@@ -48,6 +53,7 @@ class QueryHandler {
   // The latency histogram costs two clock reads per query: only when /metrics can show it.
   bool time_responses_;
   std::vector<uint8_t> cached_;  // a cache hit is copied here: reused, never reallocated
+  PendingClients pending_;       // cache misses waiting for the forwarder
 };
 
 }  // namespace diresolver

@@ -84,6 +84,7 @@ void Worker::on_reload(uv_async_t* async) {
 
 void Worker::shut_down() {
   forwarder_->cancel_all();
+  handler_->forget_waiting();
   for (auto& listener : udp_) listener->close();
   for (auto& listener : tcp_) listener->close();
   stop_signal_.close();

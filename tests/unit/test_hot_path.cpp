@@ -1,50 +1,22 @@
 // The cache-hit path allocates nothing: parsing the query, routing it, the
 // cache lookup with its copy-out, and keeping the answer for the turn's
-// sendmmsg. Counted by replacing the global operator new in this test binary.
+// sendmmsg. Counted by the test binary's own operator new (allocation_count.cpp).
 #include <doctest/doctest.h>
 
-#include <cstdlib>
-#include <new>
-
+#include "allocation_count.hpp"
 #include "cache/packet_cache.hpp"
 #include "dns/query.hpp"
 #include "net/datagram_batch.hpp"
 #include "packets.hpp"
 #include "router/router.hpp"
 
-// These replacements are the allocator here: new is malloc and delete is free,
-// which GCC's -Wmismatched-new-delete cannot know.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
-namespace {
-thread_local size_t allocations = 0;
-}
-
-// Every replaceable form, all on malloc/free, so AddressSanitizer sees matching pairs.
-void* operator new(std::size_t size) {
-  ++allocations;
-  if (void* p = std::malloc(size ? size : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) { return operator new(size); }
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++allocations;
-  return std::malloc(size ? size : 1);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-
 using namespace diresolver;
+using test::allocation_count;
 
 TEST_CASE("the allocation counter sees allocations") {
-  size_t before = allocations;
+  size_t before = allocation_count();
   auto* probe = new std::vector<int>(100);
-  CHECK(allocations - before == 2);  // the vector object and its elements
+  CHECK(allocation_count() - before == 2);  // the vector object and its elements
   delete probe;
 }
 
@@ -66,12 +38,12 @@ TEST_CASE("a cache hit allocates nothing: parse, route, look up, keep the answer
   DatagramBatch batch;
   SockAddr client = *SockAddr::parse("127.0.0.1:40000", 53);
 
-  size_t before = allocations;
+  size_t before = allocation_count();
   auto check = dns::check_query(query_wire);
   const Route* route = router.lookup(check.query.name());
   auto found = cache.lookup(make_cache_key(check.query), query_wire, check.query, 1000, false, answer);
   bool kept = batch.add(answer, &client);
-  size_t during = allocations - before;
+  size_t during = allocation_count() - before;
 
   REQUIRE(route != nullptr);
   CHECK(route->kind == RouteKind::di);
