@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 
+import floor
 import metrics_cost
 from bench_dns import ask, wait_until
 from bench_isolation import assert_isolated, log, require_loopback
@@ -948,6 +949,9 @@ def notes_for(opts, results, order):
 
 def print_report(opts, results, order):
     sections = build_sections(opts, results, order)
+    if not any(rows for _, rows in sections):
+        print("nothing was measured (every phase skipped?)")
+        return
     peers = [r for r in order if r != "diresolver"] if "diresolver" in order else []
     cols = [LABELS[r] for r in order] + [f"dires/{LABELS[p]}" for p in peers]
     width = max(len(label) for _, rows in sections for label, *_ in rows) + 2
@@ -1003,6 +1007,7 @@ def main():
     p.add_argument("--skip", action="append", default=[], choices=("pinned", "memory", "allcores"))
     p.add_argument("--calibrate", action="store_true")
     p.add_argument("--metrics-cost", action="store_true")
+    p.add_argument("--floor", action="store_true")
     p.add_argument("--keep", action="store_true")
     p.add_argument("--profile", action="store_true")
     p.add_argument("--wait-quiet", type=int, default=0)
@@ -1042,6 +1047,9 @@ def main():
             return 0
         if opts.metrics_cost:
             metrics_cost.bench_metrics_cost(opts, pair, sys.modules[__name__])
+            return 0
+        if opts.floor:
+            floor.bench_floor(opts, pair, sys.modules[__name__])
             return 0
         results = {key: Results() for key in order}
         resolvers = [RESOLVER_CLASSES[key](opts) for key in order]
