@@ -12,7 +12,8 @@ generator), with dnsperf as the client:
   memory     per resolver, a fresh instance (one worker, CPU 0) filled with 100k,
              then 1M, distinct names: VmRSS growth per cached entry;
   all cores  all resolvers with N worker threads (N = CPUs), nothing pinned:
-             cache-hit rounds as above.
+             cache-hit rounds as above, then cache-miss rounds (fresh instances,
+             so the pinned phase's miss names are misses again; with p99).
 
 Every dnsperf run also records the CPU time of the resolver (/proc/PID/stat), of
 dnsperf (wait4 rusage) and of the fake DI servers, the machine's CPU use
@@ -603,6 +604,7 @@ class Results:
     hit: list = field(default_factory=list)        # Measured per round
     miss: list = field(default_factory=list)
     allcores: list = field(default_factory=list)
+    allcores_miss: list = field(default_factory=list)
     hit_cached: str = ""
     rss_start_kib: int = None
     rss_after_miss_kib: int = None                 # after every pinned miss round
@@ -746,6 +748,15 @@ def bench_allcores(opts, resolvers, pair, results):
                     opts, "all cores", r, pair, opts.hit_file, seconds=opts.duration))
                 if m:
                     results[r.key].allcores.append(m)
+        # These instances are fresh, so the pinned phase's miss names are misses again.
+        for i, order in rounds(opts, live):
+            for r in order:
+                log(f"{r.key}: cache miss on all cores, round {i + 1}")
+                m = measure(results, r, "all cores miss", lambda: dnsperf(
+                    opts, "all cores miss", r, pair, opts.miss_files[i], seconds=opts.duration,
+                    once=True, percentiles=True))
+                if m:
+                    results[r.key].allcores_miss.append(m)
     finally:
         for r in live:
             r.stop()
@@ -852,13 +863,14 @@ def build_sections(opts, results, order):
             return None
         return f"{min(m.qps for m in runs):,.0f}-{max(m.qps for m in runs):,.0f}"
 
-    def run_rows(get, pinned):
+    def run_rows(get, pinned, percentiles=None):
+        percentiles = pinned if percentiles is None else percentiles
         rows = [row("queries/s" + (" (median)" if opts.rounds > 1 else ""),
                     lambda x: median(get(x), lambda m: m.qps), 0, True, True)]
         if opts.rounds > 1:
             rows.append(row("queries/s (min-max)", lambda x: spread(get(x))))
         rows.append(row("avg latency ms", lambda x: median(get(x), lambda m: m.avg_ms), 3, True))
-        if pinned:                      # the all-cores runs go without dnsperf -v
+        if percentiles:                 # all-cores hits go without dnsperf -v: it is their bottleneck
             rows.append(row("p99 latency ms", lambda x: median(get(x), lambda m: m.p99_ms), 3, True))
         rows += [
             row("lost %", lambda x: median(get(x), lambda m: m.lost_pct), 2),
@@ -914,6 +926,8 @@ def build_sections(opts, results, order):
     if "allcores" not in opts.skip:
         sections.append((f"cache hit, all cores: {ncpu} threads, nothing pinned, {runs}",
                          run_rows(lambda x: x.allcores, False)))
+        sections.append((f"cache miss, all cores: {ncpu} threads, nothing pinned, distinct names, {runs}",
+                         run_rows(lambda x: x.allcores_miss, False, percentiles=True)))
     return sections
 
 
@@ -928,7 +942,8 @@ def notes_for(opts, results, order):
     notes = []
     for r in order:
         res = results[r]
-        for runs, pinned in ((res.hit, True), (res.miss, True), (res.allcores, False)):
+        for runs, pinned in ((res.hit, True), (res.miss, True), (res.allcores, False),
+                             (res.allcores_miss, False)):
             for m in runs:
                 if m.other_cpu >= 15:
                     notes.append(f"{LABELS[r]} {m.what}: other processes used {m.other_cpu:.0f}% "
