@@ -22,7 +22,6 @@ class PendingClients {
   };
 
   uint32_t add(const Client& client, const dns::ParsedQuery& query) {
-    ++waiting_;
     if (free_.empty()) {
       slots_.push_back({client, query});
       return static_cast<uint32_t>(slots_.size() - 1);
@@ -38,21 +37,18 @@ class PendingClients {
     Waiting waiting = std::move(slots_[slot]);
     slots_[slot].client = {};
     free_.push_back(slot);
-    --waiting_;
     return waiting;
   }
-  size_t waiting() const { return waiting_; }
+  size_t waiting() const { return slots_.size() - free_.size(); }
   // Shutdown, once the forwarder has dropped its callbacks.
   void clear() {
     slots_.clear();
     free_.clear();
-    waiting_ = 0;
   }
 
  private:
   std::vector<Waiting> slots_;
   std::vector<uint32_t> free_;
-  size_t waiting_ = 0;
 };
 
 }  // namespace diresolver

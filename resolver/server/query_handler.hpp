@@ -25,7 +25,6 @@ class QueryHandler {
   void handle(dns::Bytes packet, Client client);
   // A reload: queries from now on use `runtime`; those in flight keep theirs.
   void use(RuntimePtr runtime) { runtime_ = std::move(runtime); }
-  size_t clients_waiting() const { return pending_.waiting(); }
   // Shutdown, after the forwarder's cancel_all(): lets go of the waiting clients' connections.
   void forget_waiting() { pending_.clear(); }
 

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "allocation_count.hpp"
+#include "loopback_socket.hpp"
 #include "server/pending_clients.hpp"
 #include "upstream/forwarder.hpp"
 // Last: ldns's headers define macros that break <optional> when included before it.
@@ -25,24 +26,12 @@ namespace {
 class EchoUpstream {
  public:
   explicit EchoUpstream(uv_loop_t* loop) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    REQUIRE(fd_ >= 0);
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0);
-    socklen_t length = sizeof sin;
-    REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&sin), &length) == 0);
-    address = *SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&sin));
-    REQUIRE(uv_poll_init(loop, &poll_, fd_) == 0);
+    REQUIRE(uv_poll_init(loop, &poll_, socket_.fd) == 0);
     poll_.data = this;
     uv_poll_start(&poll_, UV_READABLE, on_readable);
   }
-  void close() {
-    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
-    ::close(fd_);
-  }
-  SockAddr address;
+  void close() { uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr); }
+  const SockAddr& address() const { return socket_.address; }
   size_t answered = 0;
 
  private:
@@ -51,15 +40,15 @@ class EchoUpstream {
     sockaddr_storage from{};
     socklen_t from_length = sizeof from;
     ssize_t n;
-    while ((n = recvfrom(self->fd_, self->buffer_, sizeof self->buffer_, 0, reinterpret_cast<sockaddr*>(&from),
-                         &from_length)) >= 12) {
+    while ((n = recvfrom(self->socket_.fd, self->buffer_, sizeof self->buffer_, 0,
+                         reinterpret_cast<sockaddr*>(&from), &from_length)) >= 12) {
       self->buffer_[2] |= 0x80;  // QR
-      sendto(self->fd_, self->buffer_, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), from_length);
+      sendto(self->socket_.fd, self->buffer_, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), from_length);
       ++self->answered;
       from_length = sizeof from;
     }
   }
-  int fd_ = -1;
+  test::LoopbackSocket socket_;
   uv_poll_t poll_{};
   uint8_t buffer_[1500];
 };
@@ -81,7 +70,7 @@ TEST_CASE("a cache miss allocates nothing in the forwarder once warm") {
   REQUIRE(uv_loop_init(&loop) == 0);
   EchoUpstream upstream(&loop);
   UpstreamRegistry registry;
-  UpstreamSet set(zone_served_by(upstream.address), Selection::lowest_rtt, {}, registry);
+  UpstreamSet set(zone_served_by(upstream.address()), Selection::lowest_rtt, {}, registry);
   WorkerCounters counters(UpstreamRegistry::max_servers);
   auto forwarder = std::make_unique<Forwarder>(&loop, UpstreamSettings{}, counters);
   auto query_wire = test::query_wire("host.example.", LDNS_RR_TYPE_A, 0x4242);
