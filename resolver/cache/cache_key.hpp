@@ -23,15 +23,19 @@ namespace key_flag {
 constexpr uint8_t rd = 1, cd = 2, do_bit = 4, edns = 8;
 }
 
+// The cache recomputes it from a stored entry when it removes one, rather than keep 8 bytes per entry.
+inline uint64_t cache_key_hash(std::string_view name, uint16_t qtype, uint16_t qclass, uint8_t flags) {
+  uint64_t h = std::hash<std::string_view>{}(name);
+  return h ^ (uint64_t{qtype} << 24 | uint64_t{qclass} << 8 | flags) * 0x9E3779B97F4A7C15ull;
+}
+
 inline CacheKey make_cache_key(const dns::ParsedQuery& q) {
   CacheKey key{q.name(), q.qtype, q.qclass, 0, 0};
   if (q.flags & dns::flag::rd) key.flags |= key_flag::rd;
   if (q.flags & dns::flag::cd) key.flags |= key_flag::cd;
   if (q.edns.present) key.flags |= key_flag::edns;
   if (q.edns.do_bit) key.flags |= key_flag::do_bit;
-  uint64_t h = std::hash<std::string_view>{}(key.name);
-  h ^= (uint64_t{key.qtype} << 24 | uint64_t{key.qclass} << 8 | key.flags) * 0x9E3779B97F4A7C15ull;
-  key.hash = h;
+  key.hash = cache_key_hash(key.name, key.qtype, key.qclass, key.flags);
   return key;
 }
 

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <new>
 
+#include "cache/hash_index.hpp"
+
 namespace diresolver {
 
 namespace {
@@ -26,10 +28,8 @@ bool name_under(std::string_view name, std::string_view zone) {
 }  // namespace
 
 struct PacketCache::Entry {
-  Entry* hash_next = nullptr;
   Entry* lru_prev = nullptr;
   Entry* lru_next = nullptr;
-  uint64_t hash = 0;
   int64_t stored_ms = 0;
   uint32_t ttl = 0;  // seconds
   uint16_t answer_size = 0;
@@ -48,11 +48,11 @@ struct PacketCache::Entry {
   size_t footprint() const { return sizeof(Entry) + ttl_count * sizeof(uint16_t) + answer_size; }
   int64_t expires_ms() const { return stored_ms + int64_t{ttl} * 1000; }
   std::string_view name() { return {reinterpret_cast<const char*>(answer() + dns::header_size), name_size}; }
+  uint64_t hash() { return cache_key_hash(name(), qtype, qclass, flags); }
 
   static Entry* create(const CacheKey& key, dns::Bytes answer, const AnswerAnalysis& a, int64_t now_ms) {
     size_t size = sizeof(Entry) + a.ttl_count * sizeof(uint16_t) + answer.size();
     auto* e = new (::operator new(size)) Entry;
-    e->hash = key.hash;
     e->stored_ms = now_ms;
     e->ttl = a.ttl;
     e->answer_size = static_cast<uint16_t>(answer.size());
@@ -74,18 +74,17 @@ struct PacketCache::Entry {
     ::operator delete(e);
   }
 
+  // The index has already compared the hashes.
   bool matches(const CacheKey& key) {
-    return hash == key.hash && qtype == key.qtype && qclass == key.qclass && flags == key.flags &&
-           name() == key.name;
+    return qtype == key.qtype && qclass == key.qclass && flags == key.flags && name() == key.name;
   }
 };
 
 struct PacketCache::Shard {
   std::mutex mutex;
-  std::vector<Entry*> buckets = std::vector<Entry*>(64, nullptr);
+  HashIndex<Entry> index;
   Entry* lru_head = nullptr;  // most recently used
   Entry* lru_tail = nullptr;
-  size_t count = 0;
   size_t bytes = 0;
   uint64_t evictions = 0;
   size_t max_entries = 0;
@@ -99,12 +98,10 @@ struct PacketCache::Shard {
     }
   }
 
-  Entry** slot(uint64_t hash) { return &buckets[hash & (buckets.size() - 1)]; }
+  size_t count() const { return index.size(); }
 
   Entry* find(const CacheKey& key) {
-    for (Entry* e = *slot(key.hash); e; e = e->hash_next)
-      if (e->matches(key)) return e;
-    return nullptr;
+    return index.find(key.hash, [&key](Entry& e) { return e.matches(key); });
   }
 
   void lru_unlink(Entry* e) {
@@ -127,43 +124,19 @@ struct PacketCache::Shard {
   }
 
   void remove(Entry* e) {
-    for (Entry** p = slot(e->hash); *p; p = &(*p)->hash_next) {
-      if (*p == e) {
-        *p = e->hash_next;
-        break;
-      }
-    }
+    index.erase(e->hash(), e);
     lru_unlink(e);
-    --count;
     bytes -= e->footprint();
     Entry::destroy(e);
   }
 
-  void insert(Entry* e) {
-    if (count + 1 > buckets.size()) grow();
-    Entry** head = slot(e->hash);
-    e->hash_next = *head;
-    *head = e;
+  void insert(uint64_t hash, Entry* e) {
+    index.insert(hash, e);
     lru_push_front(e);
-    ++count;
     bytes += e->footprint();
-    while ((count > max_entries || bytes > max_bytes) && lru_tail && lru_tail != e) {
+    while ((count() > max_entries || bytes > max_bytes) && lru_tail && lru_tail != e) {
       remove(lru_tail);
       ++evictions;
-    }
-  }
-
-  void grow() {
-    std::vector<Entry*> old(buckets.size() * 2, nullptr);
-    old.swap(buckets);
-    for (Entry* chain : old) {
-      while (chain) {
-        Entry* next = chain->hash_next;
-        Entry** head = slot(chain->hash);
-        chain->hash_next = *head;
-        *head = chain;
-        chain = next;
-      }
     }
   }
 };
@@ -178,8 +151,6 @@ PacketCache::PacketCache(CacheSettings settings) : settings_(settings) {
 }
 
 PacketCache::~PacketCache() = default;
-
-size_t PacketCache::entry_overhead() { return sizeof(Entry); }
 
 PacketCache::Shard& PacketCache::shard_for(uint64_t hash) { return *shards_[(hash >> 32) % shards_.size()]; }
 
@@ -242,7 +213,7 @@ void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms) 
   auto& shard = shard_for(key.hash);
   std::lock_guard lock(shard.mutex);
   if (Entry* old = shard.find(key)) shard.remove(old);
-  shard.insert(fresh);
+  shard.insert(key.hash, fresh);
 }
 
 void PacketCache::flush_all() {
@@ -281,7 +252,7 @@ CacheStats PacketCache::stats() const {
   CacheStats out;
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
-    out.entries += shard->count;
+    out.entries += shard->count();
     out.bytes += shard->bytes;
     out.evictions += shard->evictions;
   }

@@ -1,7 +1,7 @@
 // The packet cache: upstream answers stored once, in wire form, served with
 // the client's ID and question case and TTLs aged in place.
 //
-// Sharded by key hash; each shard has its own mutex, hash table and LRU list,
+// Sharded by key hash; each shard has its own mutex, index and LRU list,
 // so workers rarely meet. An entry is one allocation (header, answer bytes,
 // TTL offsets); a hit copies the answer into the caller's buffer under the
 // shard lock and patches it there: no allocation on a hit. Expired entries
@@ -57,8 +57,6 @@ class PacketCache {
   size_t flush_zone(std::string_view lower_wire_zone);  // the zone and every name under it
   CacheStats stats() const;
   const CacheSettings& settings() const { return settings_; }
-
-  static size_t entry_overhead();  // bytes per entry besides the answer: for sizing and the README
 
  private:
   struct Entry;
