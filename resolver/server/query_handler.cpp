@@ -12,13 +12,14 @@ QueryHandler::QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache
       time_responses_(runtime_->config.admin.listen.has_value()) {
   cached_.reserve(65536 + 64);
   if (cache_)
-    forwarder_.set_answer_sink([cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer) {
-      cache->store(make_cache_key(query), answer, monotonic_ms());
+    forwarder_.set_answer_sink([cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer, int64_t now_ms) {
+      cache->store(make_cache_key(query), answer, now_ms);
     });
 }
 
 void QueryHandler::handle(dns::Bytes packet, Client client) {
-  if (time_responses_) client.received_ns = uv_hrtime();
+  auto now = Instant::now();
+  if (time_responses_) client.received_ns = now.ns;
   (client.tcp ? counters_.queries_tcp : counters_.queries_udp).inc();
   auto check = dns::check_query(packet);
   if (rejected_as_malformed(packet, check, client)) return;
@@ -27,9 +28,9 @@ void QueryHandler::handle(dns::Bytes packet, Client client) {
   const Route* route = route_or_refuse(packet, query, client);
   if (!route || held_by_gate(packet, query, *route, client)) return;
   const auto& set = runtime_->sets[route->set_index];
-  auto cached = answer_from_cache(packet, query, set, client);
+  auto cached = answer_from_cache(packet, query, set, client, now);
   if (cached == CacheStatus::hit || cached == CacheStatus::stale) return;
-  forward(packet, query, set, client, cached == CacheStatus::expired);
+  forward(packet, query, set, client, cached == CacheStatus::expired, now);
 }
 
 bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check,
@@ -87,19 +88,19 @@ bool QueryHandler::held_by_gate(dns::Bytes packet, const dns::ParsedQuery& query
 // the set is down (refreshed in the background). expired: a stale answer is on
 // hand if the upstreams are slow. miss: nothing.
 CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::ParsedQuery& query,
-                                            const UpstreamSet& set, const Client& client) {
+                                            const UpstreamSet& set, const Client& client, Instant now) {
   if (!cache_) return CacheStatus::miss;
-  auto found = cache_->lookup(make_cache_key(query), packet, query, monotonic_ms(), set.all_down(), cached_);
+  auto found = cache_->lookup(make_cache_key(query), packet, query, now.ms(), set.all_down(), cached_);
   switch (found.status) {
     case CacheStatus::hit:
       counters_.cache_hits.inc();
-      if (found.prefetch) refresh(packet, query, set);
+      if (found.prefetch) refresh(packet, query, set, now);
       send(client, query, cached_);
       break;
     case CacheStatus::stale:
       counters_.cache_stale_served.inc();
       send(client, query, cached_);
-      refresh(packet, query, set);
+      refresh(packet, query, set, now);
       break;
     case CacheStatus::miss:
     case CacheStatus::expired:
@@ -110,7 +111,7 @@ CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::Parsed
 }
 
 void QueryHandler::forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
-                           const Client& client, bool stale_available) {
+                           const Client& client, bool stale_available, Instant now) {
   uint32_t slot = pending_.add(client, query);
   ForwardOptions options;
   options.keep_alive = runtime_;
@@ -126,7 +127,7 @@ void QueryHandler::forward(dns::Bytes packet, const dns::ParsedQuery& query, con
         auto waiting = pending_.take(slot);
         relay(waiting.client, waiting.query, std::move(outcome));
       },
-      std::move(options));
+      std::move(options), now);
 }
 
 // Serve-stale's client response timer: the forwarder will not call back once this says true.
@@ -138,11 +139,11 @@ bool QueryHandler::serve_stale_while_waiting(uint32_t slot, dns::Bytes packet) {
 }
 
 // Prefetch or stale refresh: ask upstream with nobody waiting; the answer lands in the cache.
-void QueryHandler::refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set) {
+void QueryHandler::refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, Instant now) {
   counters_.cache_prefetches.inc();
   ForwardOptions options;
   options.keep_alive = runtime_;
-  forwarder_.forward(packet, query, set, nullptr, std::move(options));
+  forwarder_.forward(packet, query, set, nullptr, std::move(options), now);
 }
 
 bool QueryHandler::serve_stale(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {

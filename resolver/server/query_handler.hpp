@@ -34,10 +34,10 @@ class QueryHandler {
   const Route* route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   bool held_by_gate(dns::Bytes packet, const dns::ParsedQuery& query, const Route& route, const Client& client);
   CacheStatus answer_from_cache(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
-                                const Client& client);
+                                const Client& client, Instant now);
   void forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, const Client& client,
-               bool stale_available);
-  void refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set);
+               bool stale_available, Instant now);
+  void refresh(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, Instant now);
   bool serve_stale(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   bool serve_stale_while_waiting(uint32_t slot, dns::Bytes packet);
   void relay(const Client& client, const dns::ParsedQuery& query, ForwardOutcome&& outcome);

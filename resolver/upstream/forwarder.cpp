@@ -10,13 +10,13 @@ Forwarder::Forwarder(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCo
 Forwarder::~Forwarder() { cancel_all(); }
 
 void Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
-                        ForwardDone done, ForwardOptions options) {
-  auto order = set.order_for_query(monotonic_ms(), rotation_++);
+                        ForwardDone done, ForwardOptions options, Instant now) {
+  auto order = set.order_for_query(now.ms(), rotation_++);
   auto transaction = take_spare();
   auto* raw = transaction.get();
   raw->live_slot = live_.size();
   live_.push_back(std::move(transaction));
-  raw->start(packet, query, set, order, std::move(done), std::move(options));
+  raw->start(packet, query, set, order, std::move(done), std::move(options), now);
 }
 
 std::unique_ptr<Transaction> Forwarder::take_spare() {

@@ -24,8 +24,9 @@ class Forwarder {
 
   // `packet` is the client's query; `query` its parsed form. `done` is called
   // once, unless it is empty (a background refresh) or on_slow answered first.
+  // `now` is when the query arrived, if the caller has read the clock already.
   void forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ForwardDone done,
-               ForwardOptions options = {});
+               ForwardOptions options = {}, Instant now = Instant::now());
   void set_settings(const UpstreamSettings& settings) { context_.settings = settings; }
   // Where every transaction's first valid answer goes (the cache).
   void set_answer_sink(AnswerSink sink) { context_.sink = std::move(sink); }

@@ -30,7 +30,7 @@ void Transaction::clear() {
 }
 
 void Transaction::start(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ServerOrder order,
-                        ForwardDone done, ForwardOptions options) {
+                        ForwardDone done, ForwardOptions options, Instant now) {
   packet_.assign(packet.begin(), packet.end());
   query_ = query;
   set_ = &set;
@@ -45,37 +45,37 @@ void Transaction::start(dns::Bytes packet, const dns::ParsedQuery& query, const 
   uv_timer_start(deadline_timer_.get(), on_deadline, context_.settings.deadline_ms, 0);
   if (options_.on_slow && options_.slow_after_ms > 0)
     uv_timer_start(slow_timer_.get(), on_slow, options_.slow_after_ms, 0);
-  move_on();
+  move_on(now);
 }
 
-uint32_t Transaction::attempt_timeout_ms(const Upstream& server) const {
+uint32_t Transaction::attempt_timeout_ms(const Upstream& server, Instant now) const {
   const auto& s = context_.settings;
-  return clamp_ms(4 * server.srtt_us(monotonic_ms()) / 1000 + 20, s.attempt_timeout_min_ms, s.attempt_timeout_ms);
+  return clamp_ms(4 * server.srtt_us(now.ms()) / 1000 + 20, s.attempt_timeout_min_ms, s.attempt_timeout_ms);
 }
 
-void Transaction::arm_hedge(const Upstream& server) {
+void Transaction::arm_hedge(const Upstream& server, Instant now) {
   if (next_ >= order_.size()) return;  // nobody left to hedge to
   const auto& s = context_.settings;
-  uint32_t delay = clamp_ms(2 * server.srtt_us(monotonic_ms()) / 1000 + 2, s.hedge_delay_min_ms, s.hedge_delay_max_ms);
+  uint32_t delay = clamp_ms(2 * server.srtt_us(now.ms()) / 1000 + 2, s.hedge_delay_min_ms, s.hedge_delay_max_ms);
   uv_timer_start(hedge_timer_.get(), on_hedge, delay, 0);
 }
 
-bool Transaction::launch_next(bool hedge) {
+bool Transaction::launch_next(bool hedge, Instant now) {
   while (next_ < order_.size()) {
     size_t server = order_[next_++];
-    if (launch(server, set_->tcp_only() ? Transport::tcp : Transport::udp, hedge)) {
-      arm_hedge(set_->server(server));
+    if (launch(server, set_->tcp_only() ? Transport::tcp : Transport::udp, hedge, now)) {
+      arm_hedge(set_->server(server), now);
       return true;
     }
   }
   return false;
 }
 
-bool Transaction::launch(size_t server_index, Transport transport, bool hedge, bool count_hedge) {
+bool Transaction::launch(size_t server_index, Transport transport, bool hedge, Instant now, bool count_hedge) {
   Upstream& server = set_->server(server_index);
   auto& counters = context_.counters.servers[server.id()];
   dns::set_id(packet_, context_.ids.next());
-  ExchangeRequest request{context_.loop,      &server,           packet_,       &query_, attempt_timeout_ms(server),
+  ExchangeRequest request{context_.loop,      &server,           packet_,       &query_, attempt_timeout_ms(server, now),
                           &context_.counters, &context_.scratch, &context_.ids};
   size_t index = attempts_.size();
   auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
@@ -85,13 +85,13 @@ bool Transaction::launch(size_t server_index, Transport transport, bool hedge, b
     counters.hedges_sent.inc();
     context_.counters.hedges.inc();
   }
-  attempts_.push_back({server_index, transport, hedge, uv_hrtime(), exchange});
+  attempts_.push_back({server_index, transport, hedge, now.ns, exchange});
   if (exchange->start()) {
     ++in_flight_;
     return true;
   }
   context_.counters.upstream_network.inc();
-  on_failure(attempts_.back(), UpstreamError::network);
+  on_failure(attempts_.back(), UpstreamError::network, now);
   return false;
 }
 
@@ -116,11 +116,12 @@ void Transaction::stop_attempts() {
 }
 
 void Transaction::on_result(size_t index, ExchangeResult&& result) {
+  auto now = Instant::now();
   auto& attempt = attempts_[index];
   --in_flight_;
   if (!result.ok) {
-    on_failure(attempt, result.error);
-    move_on();
+    on_failure(attempt, result.error, now);
+    move_on(now);
   } else if (attempt.transport == Transport::udp && dns::is_truncated(result.answer)) {
     // Too big for UDP: the same server over TCP, which is no failure of its own.
     // It has answered, so no hedge: the TCP retry carries the attempt's role on.
@@ -128,29 +129,29 @@ void Transaction::on_result(size_t index, ExchangeResult&& result) {
     uv_timer_stop(hedge_timer_.get());
     size_t server = attempt.server;
     bool hedge = attempt.hedge;
-    if (!delivered_ && !launch(server, Transport::tcp, hedge, false)) move_on();
+    if (!delivered_ && !launch(server, Transport::tcp, hedge, now, false)) move_on(now);
   } else {
-    on_answer(attempt, result.answer);
+    on_answer(attempt, result.answer, now);
   }
   end_if_done();
 }
 
-void Transaction::on_answer(const Attempt& attempt, std::span<uint8_t> answer) {
+void Transaction::on_answer(const Attempt& attempt, std::span<uint8_t> answer, Instant now) {
   auto rcode = dns::rcode_of(answer);
   if (rcode == dns::Rcode::servfail || rcode == dns::Rcode::refused) {
-    on_failure(attempt, rcode == dns::Rcode::servfail ? UpstreamError::servfail : UpstreamError::refused);
+    on_failure(attempt, rcode == dns::Rcode::servfail ? UpstreamError::servfail : UpstreamError::refused, now);
     fallback_answer_.assign(answer.begin(), answer.end());
-    return move_on();
+    return move_on(now);
   }
   Upstream& server = set_->server(attempt.server);
   auto& counters = context_.counters.servers[server.id()];
-  auto rtt_us = static_cast<uint32_t>((uv_hrtime() - attempt.sent_ns) / 1000);
+  auto rtt_us = static_cast<uint32_t>((now.ns - attempt.sent_ns) / 1000);
   counters.answers.inc();
   counters.observe_rtt(rtt_us);
-  server.report_success(ResultSource::traffic, rtt_us, monotonic_ms());
+  server.report_success(ResultSource::traffic, rtt_us, now.ms());
   if (!sunk_ && context_.sink) {
     sunk_ = true;
-    context_.sink(query_, answer);
+    context_.sink(query_, answer, now.ms());
   }
   if (delivered_) {
     counters.late_answers.inc();
@@ -162,27 +163,27 @@ void Transaction::on_answer(const Attempt& attempt, std::span<uint8_t> answer) {
   deliver({ForwardStatus::answered, answer, UpstreamError::timeout, packet_});
 }
 
-void Transaction::on_failure(const Attempt& attempt, UpstreamError error) {
+void Transaction::on_failure(const Attempt& attempt, UpstreamError error, Instant now) {
   Upstream& server = set_->server(attempt.server);
   context_.counters.servers[server.id()].failures[static_cast<size_t>(error)].inc();
-  server.report_failure(ResultSource::traffic, error, monotonic_ms());
+  server.report_failure(ResultSource::traffic, error, now.ms());
   last_error_ = error;
 }
 
 // After a failure: ask the next server now, or give up when nobody is left.
-void Transaction::move_on() {
+void Transaction::move_on(Instant now) {
   if (delivered_) return;
-  if (!launch_next(false) && in_flight_ == 0) give_up();
+  if (!launch_next(false, now) && in_flight_ == 0) give_up(now);
 }
 
-void Transaction::give_up() {
+void Transaction::give_up(Instant now) {
   // The last SERVFAIL goes to the cache too (kept only if [cache] servfail_ttl
   // says so), but after the client's turn, which may still want a stale answer.
   // (The client's turn may put its ID into these bytes; the cache sets each reader's own.)
   deliver({ForwardStatus::all_failed, fallback_answer_, last_error_, packet_});
   if (!fallback_answer_.empty() && !sunk_ && context_.sink) {
     sunk_ = true;
-    context_.sink(query_, fallback_answer_);
+    context_.sink(query_, fallback_answer_, now.ms());
   }
 }
 
@@ -206,8 +207,9 @@ void Transaction::end_if_done() {
 void Transaction::on_hedge(uv_timer_t* timer) {
   auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
   if (!self || self->delivered_) return;
-  self->launch_next(true);
-  if (self->in_flight_ == 0) self->give_up();
+  auto now = Instant::now();
+  self->launch_next(true, now);
+  if (self->in_flight_ == 0) self->give_up(now);
   self->end_if_done();
 }
 
@@ -223,7 +225,7 @@ void Transaction::on_slow(uv_timer_t* timer) {
 void Transaction::on_deadline(uv_timer_t* timer) {
   auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
   if (!self) return;
-  if (!self->delivered_) self->give_up();
+  if (!self->delivered_) self->give_up(Instant::now());
   // Whatever is still in flight is abandoned: the client has its answer.
   self->stop_attempts();
   self->in_flight_ = 0;

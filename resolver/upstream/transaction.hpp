@@ -43,7 +43,7 @@ struct ForwardOutcome {
 };
 
 using ForwardDone = std::function<void(ForwardOutcome&&)>;
-using AnswerSink = std::function<void(const dns::ParsedQuery& query, dns::Bytes answer)>;
+using AnswerSink = std::function<void(const dns::ParsedQuery& query, dns::Bytes answer, int64_t now_ms)>;
 
 struct ForwardOptions {
   uint32_t slow_after_ms = 0;
@@ -75,7 +75,7 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   void start(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set, ServerOrder order,
-             ForwardDone done, ForwardOptions options);
+             ForwardDone done, ForwardOptions options, Instant now);
   // After `ended`, outside its callbacks: forgets the query, ready for the next.
   void clear();
   size_t live_slot = 0;  // the Forwarder's bookkeeping
@@ -90,22 +90,22 @@ class Transaction {
     Exchange* exchange;  // owned below; finished ones stay until clear()
   };
 
-  bool launch_next(bool hedge);
-  bool launch(size_t server, Transport transport, bool hedge, bool count_hedge = true);
+  bool launch_next(bool hedge, Instant now);
+  bool launch(size_t server, Transport transport, bool hedge, Instant now, bool count_hedge = true);
   Exchange* make_exchange(Transport transport, const ExchangeRequest& request, ExchangeDone done);
   void stop_attempts();
   void on_result(size_t attempt, ExchangeResult&& result);
-  void on_answer(const Attempt& attempt, std::span<uint8_t> answer);
-  void on_failure(const Attempt& attempt, UpstreamError error);
-  void move_on();
+  void on_answer(const Attempt& attempt, std::span<uint8_t> answer, Instant now);
+  void on_failure(const Attempt& attempt, UpstreamError error, Instant now);
+  void move_on(Instant now);
   void deliver(ForwardOutcome&& outcome);
-  void give_up();
+  void give_up(Instant now);
   void end_if_done();
-  void arm_hedge(const Upstream& server);
+  void arm_hedge(const Upstream& server, Instant now);
   static void on_hedge(uv_timer_t* timer);
   static void on_deadline(uv_timer_t* timer);
   static void on_slow(uv_timer_t* timer);
-  uint32_t attempt_timeout_ms(const Upstream& server) const;
+  uint32_t attempt_timeout_ms(const Upstream& server, Instant now) const;
 
   ForwardContext& context_;
   Ended ended_;

@@ -1,15 +1,8 @@
 #include "upstream/upstream.hpp"
 
-#include <chrono>
-
 #include "util/log.hpp"
 
 namespace diresolver {
-
-int64_t monotonic_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 Upstream::Upstream(unsigned id, std::string name, SockAddr address, std::string zone, HealthSettings health)
     : id_(id), name_(std::move(name)), address_(address), zone_(std::move(zone)), state_(health),

@@ -16,6 +16,7 @@
 #include "net/address.hpp"
 #include "upstream/health_state.hpp"
 #include "upstream/rtt_estimator.hpp"
+#include "util/clock.hpp"
 
 namespace diresolver {
 
@@ -70,8 +71,5 @@ class Upstream {
   std::optional<ProbeRecord> last_probe_;
   int64_t last_change_ms_ = 0;
 };
-
-// Milliseconds on the monotonic clock: one time base for all threads.
-int64_t monotonic_ms();
 
 }  // namespace diresolver
