@@ -4,7 +4,8 @@ namespace diresolver {
 
 Forwarder::Forwarder(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
     : counters_(counters), scratch_(65536), tcp_(loop, settings.tcp_idle_timeout_ms, counters, scratch_),
-      udp_(loop, counters), context_{loop, settings, counters, ids_, scratch_, tcp_, udp_, nullptr},
+      udp_(loop, counters), timers_(loop),
+      context_{loop, settings, counters, ids_, scratch_, tcp_, udp_, timers_, nullptr},
       recycle_turn_(loop, [](void* self) { static_cast<Forwarder*>(self)->recycle(); }, this) {}
 
 Forwarder::~Forwarder() { cancel_all(); }
@@ -53,6 +54,7 @@ void Forwarder::cancel_all() {
   recycle_turn_.close();
   tcp_.close_all();
   udp_.close_all();  // after every exchange that could still name one of its sockets
+  timers_.close();
 }
 
 }  // namespace diresolver

@@ -45,6 +45,7 @@ class Forwarder {
   std::vector<uint8_t> scratch_;
   TcpPool tcp_;
   UdpSocketPool udp_;  // outlives every exchange below: they leave its sockets when destroyed
+  ForwardTimers timers_;  // outlives every transaction below: their timers unlink when destroyed
   ForwardContext context_;
   uint32_t rotation_ = 0;
   std::vector<std::unique_ptr<Transaction>> live_;     // each knows its slot here

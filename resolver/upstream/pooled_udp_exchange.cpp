@@ -2,9 +2,8 @@
 
 namespace diresolver {
 
-PooledUdpExchange::PooledUdpExchange(uv_loop_t* loop, UdpSocketPool& pool) : pool_(pool) {
-  if (uv_timer_init(loop, timer_.get()) == 0) timer_.adopt(this);
-}
+PooledUdpExchange::PooledUdpExchange(uv::TimerList& timeouts, UdpSocketPool& pool)
+    : timeouts_(timeouts), pool_(pool) {}
 
 void PooledUdpExchange::prepare(const ExchangeRequest& request, ExchangeDone done) {
   request_ = request;
@@ -15,19 +14,18 @@ void PooledUdpExchange::prepare(const ExchangeRequest& request, ExchangeDone don
 
 bool PooledUdpExchange::start() {
   const auto& server = *request_.server;
-  if (!timer_.is_open()) return false;
   socket_ = pool_.attach(server.id(), server.address(), id_, this);
   if (!socket_ || !socket_->send(request_.packet)) {
     leave_socket();
     return false;
   }
-  uv_timer_start(timer_.get(), on_timeout, request_.timeout_ms, 0);
+  timeouts_.start(timer_, request_.timeout_ms, on_timeout, this);
   return true;
 }
 
 void PooledUdpExchange::abandon() {
   leave_socket();
-  if (timer_.is_open()) uv_timer_stop(timer_.get());
+  timer_.stop();
   done_ = nullptr;
 }
 
@@ -45,9 +43,8 @@ void PooledUdpExchange::on_socket_error() {
   finish({false, UpstreamError::network, {}});
 }
 
-void PooledUdpExchange::on_timeout(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<PooledUdpExchange>(timer);
-  if (!self) return;
+void PooledUdpExchange::on_timeout(void* owner) {
+  auto* self = static_cast<PooledUdpExchange*>(owner);
   self->finish(timed_out(self->request_, self->saw_mismatch_));
 }
 

@@ -4,19 +4,20 @@
 // a mismatch is counted and ignored, and the attempt keeps waiting.
 //
 // One object serves attempt after attempt (a transaction keeps its own and
-// reuses them with the transaction): its timer is made once, so an attempt
-// costs no allocation and no handle set-up or close.
+// reuses them with the transaction), and its timeout is a node of the
+// worker's attempt timer list, so an attempt costs no allocation and no
+// handle set-up or close.
 #pragma once
 
 #include "upstream/exchange.hpp"
 #include "upstream/udp_socket_pool.hpp"
-#include "uv/handle.hpp"
+#include "uv/timer_list.hpp"
 
 namespace diresolver {
 
 class PooledUdpExchange final : public Exchange, private UdpWaiter {
  public:
-  PooledUdpExchange(uv_loop_t* loop, UdpSocketPool& pool);
+  PooledUdpExchange(uv::TimerList& timeouts, UdpSocketPool& pool);
   ~PooledUdpExchange() override { leave_socket(); }
   // The next attempt; the previous one has finished or been abandoned.
   void prepare(const ExchangeRequest& request, ExchangeDone done);
@@ -27,16 +28,17 @@ class PooledUdpExchange final : public Exchange, private UdpWaiter {
  private:
   void on_datagram(std::span<uint8_t> packet) override;
   void on_socket_error() override;
-  static void on_timeout(uv_timer_t* timer);
+  static void on_timeout(void* self);
   void leave_socket();
   void finish(ExchangeResult&& result);
 
   ExchangeRequest request_{};
+  uv::TimerList& timeouts_;
   UdpSocketPool& pool_;
   uint16_t id_ = 0;
   ExchangeDone done_;
   PooledSocket* socket_ = nullptr;
-  uv::Handle<uv_timer_t> timer_;
+  uv::ListTimer timer_;
   bool saw_mismatch_ = false;
 };
 

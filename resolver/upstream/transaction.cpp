@@ -12,11 +12,7 @@ uint32_t clamp_ms(uint64_t value_ms, uint32_t low, uint32_t high) {
 
 }  // namespace
 
-Transaction::Transaction(ForwardContext& context, Ended ended) : context_(context), ended_(std::move(ended)) {
-  if (uv_timer_init(context_.loop, hedge_timer_.get()) == 0) hedge_timer_.adopt(this);
-  if (uv_timer_init(context_.loop, deadline_timer_.get()) == 0) deadline_timer_.adopt(this);
-  if (uv_timer_init(context_.loop, slow_timer_.get()) == 0) slow_timer_.adopt(this);
-}
+Transaction::Transaction(ForwardContext& context, Ended ended) : context_(context), ended_(std::move(ended)) {}
 
 Transaction::~Transaction() { clear(); }
 
@@ -42,9 +38,9 @@ void Transaction::start(dns::Bytes packet, const dns::ParsedQuery& query, const 
   in_flight_ = 0;
   last_error_ = UpstreamError::timeout;
   attempts_.reserve(2 * order_.size());  // each server over UDP, and maybe TCP after TC=1
-  uv_timer_start(deadline_timer_.get(), on_deadline, context_.settings.deadline_ms, 0);
+  context_.timers.deadlines.start(deadline_timer_, context_.settings.deadline_ms, on_deadline, this);
   if (options_.on_slow && options_.slow_after_ms > 0)
-    uv_timer_start(slow_timer_.get(), on_slow, options_.slow_after_ms, 0);
+    context_.timers.slow.start(slow_timer_, options_.slow_after_ms, on_slow, this);
   move_on(now);
 }
 
@@ -57,7 +53,7 @@ void Transaction::arm_hedge(const Upstream& server, Instant now) {
   if (next_ >= order_.size()) return;  // nobody left to hedge to
   const auto& s = context_.settings;
   uint32_t delay = clamp_ms(2 * server.srtt_us(now.ms()) / 1000 + 2, s.hedge_delay_min_ms, s.hedge_delay_max_ms);
-  uv_timer_start(hedge_timer_.get(), on_hedge, delay, 0);
+  context_.timers.hedges.start(hedge_timer_, delay, on_hedge, this);
 }
 
 bool Transaction::launch_next(bool hedge, Instant now) {
@@ -101,7 +97,7 @@ Exchange* Transaction::make_exchange(Transport transport, const ExchangeRequest&
     return tcp_exchanges_.back().get();
   }
   if (udp_exchanges_used_ == udp_exchanges_.size())
-    udp_exchanges_.push_back(std::make_unique<PooledUdpExchange>(context_.loop, context_.udp));
+    udp_exchanges_.push_back(std::make_unique<PooledUdpExchange>(context_.timers.attempts, context_.udp));
   auto* exchange = udp_exchanges_[udp_exchanges_used_++].get();
   exchange->prepare(request, std::move(done));
   return exchange;
@@ -126,7 +122,7 @@ void Transaction::on_result(size_t index, ExchangeResult&& result) {
     // Too big for UDP: the same server over TCP, which is no failure of its own.
     // It has answered, so no hedge: the TCP retry carries the attempt's role on.
     context_.counters.tcp_retries.inc();
-    uv_timer_stop(hedge_timer_.get());
+    hedge_timer_.stop();
     size_t server = attempt.server;
     bool hedge = attempt.hedge;
     if (!delivered_ && !launch(server, Transport::tcp, hedge, now, false)) move_on(now);
@@ -189,8 +185,8 @@ void Transaction::give_up(Instant now) {
 
 void Transaction::deliver(ForwardOutcome&& outcome) {
   delivered_ = true;
-  uv_timer_stop(hedge_timer_.get());
-  uv_timer_stop(slow_timer_.get());
+  hedge_timer_.stop();
+  slow_timer_.stop();
   auto done = std::move(done_);
   if (done) done(std::move(outcome));
 }
@@ -198,33 +194,32 @@ void Transaction::deliver(ForwardOutcome&& outcome) {
 void Transaction::end_if_done() {
   if (!delivered_ || in_flight_ > 0 || ended_called_) return;
   ended_called_ = true;
-  uv_timer_stop(hedge_timer_.get());
-  uv_timer_stop(deadline_timer_.get());
-  uv_timer_stop(slow_timer_.get());
+  hedge_timer_.stop();
+  deadline_timer_.stop();
+  slow_timer_.stop();
   ended_(this);
 }
 
-void Transaction::on_hedge(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
-  if (!self || self->delivered_) return;
+void Transaction::on_hedge(void* owner) {
+  auto* self = static_cast<Transaction*>(owner);
+  if (self->delivered_) return;
   auto now = Instant::now();
   self->launch_next(true, now);
   if (self->in_flight_ == 0) self->give_up(now);
   self->end_if_done();
 }
 
-void Transaction::on_slow(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
-  if (!self || self->delivered_ || !self->options_.on_slow()) return;
+void Transaction::on_slow(void* owner) {
+  auto* self = static_cast<Transaction*>(owner);
+  if (self->delivered_ || !self->options_.on_slow()) return;
   // The client has its (stale) answer; the attempts go on to refresh the cache.
   self->delivered_ = true;
   self->done_ = nullptr;
-  uv_timer_stop(self->hedge_timer_.get());
+  self->hedge_timer_.stop();
 }
 
-void Transaction::on_deadline(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<Transaction>(timer);
-  if (!self) return;
+void Transaction::on_deadline(void* owner) {
+  auto* self = static_cast<Transaction*>(owner);
   if (!self->delivered_) self->give_up(Instant::now());
   // Whatever is still in flight is abandoned: the client has its answer.
   self->stop_attempts();

@@ -28,6 +28,7 @@
 #include "upstream/query_id.hpp"
 #include "upstream/tcp_exchange.hpp"
 #include "upstream/upstream_set.hpp"
+#include "uv/timer_list.hpp"
 
 namespace diresolver {
 
@@ -51,6 +52,18 @@ struct ForwardOptions {
   std::shared_ptr<const void> keep_alive;  // what owns the set (the runtime), held until the transaction ends
 };
 
+// A worker's transaction timers, one list per kind (see uv/timer_list.hpp).
+struct ForwardTimers {
+  explicit ForwardTimers(uv_loop_t* loop) : deadlines(loop), hedges(loop), slow(loop), attempts(loop) {}
+  void close() {
+    deadlines.close();
+    hedges.close();
+    slow.close();
+    attempts.close();
+  }
+  uv::TimerList deadlines, hedges, slow, attempts;
+};
+
 // What transactions share within one worker.
 struct ForwardContext {
   uv_loop_t* loop;
@@ -60,6 +73,7 @@ struct ForwardContext {
   std::vector<uint8_t>& scratch;
   TcpPool& tcp;
   UdpSocketPool& udp;
+  ForwardTimers& timers;
   AnswerSink sink;
 };
 
@@ -102,9 +116,9 @@ class Transaction {
   void give_up(Instant now);
   void end_if_done();
   void arm_hedge(const Upstream& server, Instant now);
-  static void on_hedge(uv_timer_t* timer);
-  static void on_deadline(uv_timer_t* timer);
-  static void on_slow(uv_timer_t* timer);
+  static void on_hedge(void* self);
+  static void on_deadline(void* self);
+  static void on_slow(void* self);
   uint32_t attempt_timeout_ms(const Upstream& server, Instant now) const;
 
   ForwardContext& context_;
@@ -127,9 +141,9 @@ class Transaction {
   bool ended_called_ = false;
   UpstreamError last_error_ = UpstreamError::timeout;
   std::vector<uint8_t> fallback_answer_;  // the last SERVFAIL/REFUSED, relayed if nothing better comes
-  uv::Handle<uv_timer_t> hedge_timer_;
-  uv::Handle<uv_timer_t> deadline_timer_;
-  uv::Handle<uv_timer_t> slow_timer_;
+  uv::ListTimer hedge_timer_;
+  uv::ListTimer deadline_timer_;
+  uv::ListTimer slow_timer_;
 };
 
 }  // namespace diresolver

@@ -1,0 +1,89 @@
+// Timers sharing one libuv timer: each fires once, in due order, after its
+// own timeout on a real loop; stopped ones never fire; a callback may start
+// and stop others; close() silences the rest.
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "uv/timer_list.hpp"
+
+using diresolver::uv::ListTimer;
+using diresolver::uv::TimerList;
+
+namespace {
+
+struct Probe {
+  Probe(std::string n, std::vector<std::string>* f) : name(std::move(n)), fired(f) {}
+  std::string name;
+  std::vector<std::string>* fired;
+  uint64_t started_ms = 0;
+  uint64_t fired_after_ms = 0;
+  ListTimer timer;
+  static void fire(void* owner) {
+    auto* self = static_cast<Probe*>(owner);
+    self->fired->push_back(self->name);
+    self->fired_after_ms = uv_now(uv_default_loop()) - self->started_ms;
+  }
+};
+
+void run_until_idle(uv_loop_t* loop) {
+  while (uv_run(loop, UV_RUN_ONCE) != 0) {
+  }
+}
+
+}  // namespace
+
+TEST_CASE("list timers fire in due order, each after its own timeout, stopped ones never") {
+  uv_loop_t* loop = uv_default_loop();
+  std::vector<std::string> fired;
+  {
+    TimerList list(loop);
+    Probe slow{"slow", &fired}, fast{"fast", &fired}, stopped{"stopped", &fired}, middle{"middle", &fired};
+    for (Probe* p : {&slow, &fast, &stopped, &middle}) p->started_ms = uv_now(loop);
+    list.start(slow.timer, 60, Probe::fire, &slow);
+    list.start(fast.timer, 10, Probe::fire, &fast);  // due before the head: the wakeup moves earlier
+    list.start(stopped.timer, 5, Probe::fire, &stopped);
+    list.start(middle.timer, 30, Probe::fire, &middle);
+    stopped.timer.stop();  // the head, stopped: its wakeup finds nothing due and waits on
+    CHECK_FALSE(stopped.timer.active());
+    CHECK(middle.timer.active());
+    uv_update_time(loop);
+    run_until_idle(loop);  // keeps running while the list's wakeup is armed
+    CHECK(fired == std::vector<std::string>{"fast", "middle", "slow"});
+    CHECK(fast.fired_after_ms >= 10);
+    CHECK(middle.fired_after_ms >= 30);
+    CHECK(slow.fired_after_ms >= 60);
+    CHECK_FALSE(slow.timer.active());
+  }
+  run_until_idle(loop);  // the list's libuv timer closes
+}
+
+TEST_CASE("a firing timer may restart itself and stop another; close() silences what is left") {
+  uv_loop_t* loop = uv_default_loop();
+  struct Chain {
+    TimerList* list = nullptr;
+    ListTimer timer, victim, survivor;
+    int rounds = 0;
+    bool victim_fired = false, survivor_fired = false;
+    static void tick(void* owner) {
+      auto* self = static_cast<Chain*>(owner);
+      if (++self->rounds == 1) self->victim.stop();
+      if (self->rounds < 3) self->list->start(self->timer, 1, tick, self);
+      else self->list->close();
+    }
+  };
+  TimerList list(loop);
+  Chain chain;
+  chain.list = &list;
+  list.start(chain.victim, 20, [](void* c) { static_cast<Chain*>(c)->victim_fired = true; }, &chain);
+  list.start(chain.survivor, 500, [](void* c) { static_cast<Chain*>(c)->survivor_fired = true; }, &chain);
+  list.start(chain.timer, 1, Chain::tick, &chain);
+  run_until_idle(loop);
+  CHECK(chain.rounds == 3);
+  CHECK_FALSE(chain.victim_fired);
+  CHECK_FALSE(chain.survivor_fired);  // closed before its time: the loop ended long before 500 ms
+  CHECK_FALSE(chain.survivor.active());
+  list.start(chain.timer, 1, Chain::tick, &chain);  // after close: nothing
+  CHECK_FALSE(chain.timer.active());
+}
