@@ -26,7 +26,13 @@ constexpr uint8_t rd = 1, cd = 2, do_bit = 4, edns = 8;
 // The cache recomputes it from a stored entry when it removes one, rather than keep 8 bytes per entry.
 inline uint64_t cache_key_hash(std::string_view name, uint16_t qtype, uint16_t qclass, uint8_t flags) {
   uint64_t h = std::hash<std::string_view>{}(name);
-  return h ^ (uint64_t{qtype} << 24 | uint64_t{qclass} << 8 | flags) * 0x9E3779B97F4A7C15ull;
+  h ^= (uint64_t{qtype} << 24 | uint64_t{qclass} << 8 | flags) * 0x9E3779B97F4A7C15ull;
+  // Mixed down and up again: the index's home slot takes the low bits, which the
+  // product above leaves untouched by the type, so one name's A and AAAA would
+  // share a home and crowd each other's probes; the shard takes the high bits.
+  h ^= h >> 32;
+  h *= 0xD6E8FEB86659FD93ull;
+  return h ^ (h >> 32);
 }
 
 inline CacheKey make_cache_key(const dns::ParsedQuery& q) {

@@ -14,6 +14,16 @@ constexpr uint8_t ede_stale_option[] = {0, 15, 0, 2, 0, 3};  // EDE 3: Stale Ans
 
 uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
 
+// True if the answer's question name is `name` (lower case), any case. An
+// entry is found again on removal by the name in its stored answer, so an
+// answer for another name must never be stored under this key.
+bool asks_for(dns::Bytes answer, std::string_view name) {
+  if (answer.size() < dns::header_size + name.size()) return false;
+  for (size_t i = 0; i < name.size(); ++i)
+    if (lower(answer[dns::header_size + i]) != static_cast<uint8_t>(name[i])) return false;
+  return true;
+}
+
 // True if the wire name `name` (lower case) is `zone` or below it.
 bool name_under(std::string_view name, std::string_view zone) {
   size_t pos = 0;
@@ -45,7 +55,8 @@ struct PacketCache::Entry {
   // The offsets and the answer follow the header in the same allocation.
   uint16_t* offsets() { return reinterpret_cast<uint16_t*>(this + 1); }
   uint8_t* answer() { return reinterpret_cast<uint8_t*>(offsets() + ttl_count); }
-  size_t footprint() const { return sizeof(Entry) + ttl_count * sizeof(uint16_t) + answer_size; }
+  // The index's share counts too: at least two 16-byte slots per entry, as it is kept at most half full.
+  size_t footprint() const { return sizeof(Entry) + 32 + ttl_count * sizeof(uint16_t) + answer_size; }
   int64_t expires_ms() const { return stored_ms + int64_t{ttl} * 1000; }
   std::string_view name() { return {reinterpret_cast<const char*>(answer() + dns::header_size), name_size}; }
   uint64_t hash() { return cache_key_hash(name(), qtype, qclass, flags); }
@@ -207,6 +218,7 @@ CacheLookup PacketCache::lookup(const CacheKey& key, dns::Bytes client_query, co
 }
 
 void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms) {
+  if (!asks_for(answer, key.name)) return;
   auto analysis = analyze_answer(answer, settings_);
   if (!analysis.cacheable) return;
   Entry* fresh = Entry::create(key, answer, analysis, now_ms);

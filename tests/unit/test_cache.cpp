@@ -247,6 +247,36 @@ TEST_CASE("flush all, one name (every type), or a whole zone") {
   CHECK(cache.stats().bytes == 0);
 }
 
+TEST_CASE("an answer is stored only under its own question's name, in any case, and leaves cleanly") {
+  CacheSettings one;
+  one.max_entries = 1;
+  one.shards = 1;
+  PacketCache cache(one);
+  std::vector<uint8_t> out;
+  auto asked = make("www.example.");
+  // An answer whose question names another host is never kept under this key.
+  cache.store(asked.key(), reply_wire("mail.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                                      {"mail.example. 300 IN A 192.0.2.9"}), 0);
+  CHECK(cache.stats().entries == 0);
+  // A 0x20-style mixed-case question is the same name: kept, then evicted by the next store,
+  // which must find it in the index by the name it keeps (else the count would stay at 2).
+  cache.store(asked.key(), reply_wire("WwW.ExAmPlE.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                                      {"WwW.ExAmPlE. 300 IN A 192.0.2.1"}), 0);
+  CHECK(cache.peek(asked.key(), 0) == CacheStatus::hit);
+  auto other = make("ftp.example.");
+  cache.store(other.key(), reply_wire("ftp.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                                      {"ftp.example. 300 IN A 192.0.2.2"}), 0);
+  CHECK(cache.stats().entries == 1);
+  CHECK(cache.stats().evictions == 1);
+  CHECK(cache.peek(asked.key(), 0) == CacheStatus::miss);
+  CHECK(cache.peek(other.key(), 0) == CacheStatus::hit);
+}
+
+TEST_CASE("one name's types do not share a home in the index") {
+  auto a = make("sbc1.acme.example.", LDNS_RR_TYPE_A), aaaa = make("sbc1.acme.example.", LDNS_RR_TYPE_AAAA);
+  CHECK((a.key().hash & 0xFFFF) != (aaaa.key().hash & 0xFFFF));
+}
+
 TEST_CASE("many threads storing and looking up at once") {
   CacheSettings s;
   s.max_entries = 500;
