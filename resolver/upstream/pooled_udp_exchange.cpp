@@ -2,8 +2,7 @@
 
 namespace diresolver {
 
-PooledUdpExchange::PooledUdpExchange(uv::TimerList& timeouts, UdpSocketPool& pool)
-    : timeouts_(timeouts), pool_(pool) {}
+PooledUdpExchange::PooledUdpExchange(ForwardTimers& timers, UdpSocketPool& pool) : timers_(timers), pool_(pool) {}
 
 void PooledUdpExchange::prepare(const ExchangeRequest& request, ExchangeDone done) {
   request_ = request;
@@ -14,12 +13,14 @@ void PooledUdpExchange::prepare(const ExchangeRequest& request, ExchangeDone don
 
 bool PooledUdpExchange::start() {
   const auto& server = *request_.server;
+  auto& timeouts = timers_.attempts_to(server);
+  if (!timeouts.is_open()) return false;  // shutting down: an attempt without a timeout could wait forever
   socket_ = pool_.attach(server.id(), server.address(), id_, this);
   if (!socket_ || !socket_->send(request_.packet)) {
     leave_socket();
     return false;
   }
-  timeouts_.start(timer_, request_.timeout_ms, on_timeout, this);
+  timeouts.start(timer_, request_.timeout_ms, on_timeout, this);
   return true;
 }
 

@@ -5,11 +5,12 @@
 //
 // One object serves attempt after attempt (a transaction keeps its own and
 // reuses them with the transaction), and its timeout is a node of the
-// worker's attempt timer list, so an attempt costs no allocation and no
+// worker's timer list for the server it asks, so an attempt costs no allocation and no
 // handle set-up or close.
 #pragma once
 
 #include "upstream/exchange.hpp"
+#include "upstream/forward_timers.hpp"
 #include "upstream/udp_socket_pool.hpp"
 #include "uv/timer_list.hpp"
 
@@ -17,7 +18,7 @@ namespace diresolver {
 
 class PooledUdpExchange final : public Exchange, private UdpWaiter {
  public:
-  PooledUdpExchange(uv::TimerList& timeouts, UdpSocketPool& pool);
+  PooledUdpExchange(ForwardTimers& timers, UdpSocketPool& pool);
   ~PooledUdpExchange() override { leave_socket(); }
   // The next attempt; the previous one has finished or been abandoned.
   void prepare(const ExchangeRequest& request, ExchangeDone done);
@@ -33,7 +34,7 @@ class PooledUdpExchange final : public Exchange, private UdpWaiter {
   void finish(ExchangeResult&& result);
 
   ExchangeRequest request_{};
-  uv::TimerList& timeouts_;
+  ForwardTimers& timers_;
   UdpSocketPool& pool_;
   uint16_t id_ = 0;
   ExchangeDone done_;

@@ -38,9 +38,9 @@ void Transaction::start(dns::Bytes packet, const dns::ParsedQuery& query, const 
   in_flight_ = 0;
   last_error_ = UpstreamError::timeout;
   attempts_.reserve(2 * order_.size());  // each server over UDP, and maybe TCP after TC=1
-  context_.timers.deadlines.start(deadline_timer_, context_.settings.deadline_ms, on_deadline, this);
+  context_.timers.deadlines().start(deadline_timer_, context_.settings.deadline_ms, on_deadline, this);
   if (options_.on_slow && options_.slow_after_ms > 0)
-    context_.timers.slow.start(slow_timer_, options_.slow_after_ms, on_slow, this);
+    context_.timers.slow().start(slow_timer_, options_.slow_after_ms, on_slow, this);
   move_on(now);
 }
 
@@ -53,7 +53,7 @@ void Transaction::arm_hedge(const Upstream& server, Instant now) {
   if (next_ >= order_.size()) return;  // nobody left to hedge to
   const auto& s = context_.settings;
   uint32_t delay = clamp_ms(2 * server.srtt_us(now.ms()) / 1000 + 2, s.hedge_delay_min_ms, s.hedge_delay_max_ms);
-  context_.timers.hedges.start(hedge_timer_, delay, on_hedge, this);
+  context_.timers.hedges_after(server).start(hedge_timer_, delay, on_hedge, this);
 }
 
 bool Transaction::launch_next(bool hedge, Instant now) {
@@ -97,7 +97,7 @@ Exchange* Transaction::make_exchange(Transport transport, const ExchangeRequest&
     return tcp_exchanges_.back().get();
   }
   if (udp_exchanges_used_ == udp_exchanges_.size())
-    udp_exchanges_.push_back(std::make_unique<PooledUdpExchange>(context_.timers.attempts, context_.udp));
+    udp_exchanges_.push_back(std::make_unique<PooledUdpExchange>(context_.timers, context_.udp));
   auto* exchange = udp_exchanges_[udp_exchanges_used_++].get();
   exchange->prepare(request, std::move(done));
   return exchange;

@@ -24,11 +24,11 @@
 
 #include "config/config.hpp"
 #include "upstream/exchange.hpp"
+#include "upstream/forward_timers.hpp"
 #include "upstream/pooled_udp_exchange.hpp"
 #include "upstream/query_id.hpp"
 #include "upstream/tcp_exchange.hpp"
 #include "upstream/upstream_set.hpp"
-#include "uv/timer_list.hpp"
 
 namespace diresolver {
 
@@ -50,18 +50,6 @@ struct ForwardOptions {
   uint32_t slow_after_ms = 0;
   std::function<bool()> on_slow;     // true: the client has been answered
   std::shared_ptr<const void> keep_alive;  // what owns the set (the runtime), held until the transaction ends
-};
-
-// A worker's transaction timers, one list per kind (see uv/timer_list.hpp).
-struct ForwardTimers {
-  explicit ForwardTimers(uv_loop_t* loop) : deadlines(loop), hedges(loop), slow(loop), attempts(loop) {}
-  void close() {
-    deadlines.close();
-    hedges.close();
-    slow.close();
-    attempts.close();
-  }
-  uv::TimerList deadlines, hedges, slow, attempts;
 };
 
 // What transactions share within one worker.

@@ -4,10 +4,11 @@
 // delay, its attempt's timeout) and stopped them when the answer came: six
 // operations on libuv's binary heap, each walking about log2(timers) nodes
 // spread over as many transactions; under load that was 2.4 % of a miss.
-// Timers of one kind have nearly the same duration, so they fall due in
-// about the order they start. Kept in a list sorted by due time, a start
-// appends (walking back from the tail only past timers due later) and a stop
-// unlinks: constant time in the steady state. One libuv timer is armed for
+// Timers of one list should have about one duration (a kind, and for hedges
+// and attempts one server: upstream/forward_timers.hpp), so they fall due in
+// about the order they start. Kept sorted by due time, a start appends
+// (walking back from the tail only past timers due later) and a stop unlinks:
+// constant time in the steady state. One libuv timer is armed for
 // the head; stopping the head leaves it armed, and that wakeup finds nothing
 // due and re-arms for the new head. Due times are on the loop's clock, as
 // libuv's own timers are.
@@ -56,6 +57,7 @@ class TimerList {
   void start(ListTimer& timer, uint64_t timeout_ms, ListTimer::Fire fire, void* owner);
   // Stops every timer and releases the libuv timer; starts after this do nothing.
   void close();
+  bool is_open() const { return wakeup_.is_open(); }
 
  private:
   friend class ListTimer;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "upstream/forward_timers.hpp"
 #include "uv/timer_list.hpp"
 
 using diresolver::uv::ListTimer;
@@ -86,4 +87,23 @@ TEST_CASE("a firing timer may restart itself and stop another; close() silences 
   CHECK_FALSE(chain.survivor.active());
   list.start(chain.timer, 1, Chain::tick, &chain);  // after close: nothing
   CHECK_FALSE(chain.timer.active());
+}
+
+TEST_CASE("a worker's hedge and attempt timers: one list per server, none after close") {
+  uv_loop_t* loop = uv_default_loop();
+  diresolver::Upstream fast(0, "A", *diresolver::SockAddr::parse("127.0.0.11", 53), "z.", {});
+  diresolver::Upstream slow(1, "B", *diresolver::SockAddr::parse("127.0.0.12", 53), "z.", {});
+  diresolver::ForwardTimers timers(loop);
+  // A slow server's long timers must not lie in the list a fast server's short ones are sorted into.
+  CHECK(&timers.attempts_to(fast) != &timers.attempts_to(slow));
+  CHECK(&timers.attempts_to(fast) == &timers.attempts_to(fast));
+  CHECK(&timers.hedges_after(fast) != &timers.attempts_to(fast));
+  CHECK(timers.attempts_to(slow).is_open());
+  timers.close();
+  for (auto* list : {&timers.attempts_to(fast), &timers.hedges_after(slow), &timers.deadlines(), &timers.slow()})
+    CHECK_FALSE(list->is_open());
+  diresolver::uv::ListTimer late;
+  timers.attempts_to(fast).start(late, 1, [](void*) {}, nullptr);
+  CHECK_FALSE(late.active());
+  run_until_idle(loop);
 }
