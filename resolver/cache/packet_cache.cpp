@@ -134,8 +134,9 @@ struct PacketCache::Shard {
     lru_push_front(e);
   }
 
-  void remove(Entry* e) {
-    index.erase(e->hash(), e);
+  void remove(Entry* e) { remove(e, e->hash()); }
+  void remove(Entry* e, uint64_t hash) {  // when the caller knows the hash: no need to recompute it
+    index.erase(hash, e);
     lru_unlink(e);
     bytes -= e->footprint();
     Entry::destroy(e);
@@ -224,7 +225,7 @@ void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms) 
   Entry* fresh = Entry::create(key, answer, analysis, now_ms);
   auto& shard = shard_for(key.hash);
   std::lock_guard lock(shard.mutex);
-  if (Entry* old = shard.find(key)) shard.remove(old);
+  if (Entry* old = shard.find(key)) shard.remove(old, key.hash);
   shard.insert(key.hash, fresh);
 }
 

@@ -33,6 +33,13 @@ Query make(const std::string& name, ldns_rr_type type = LDNS_RR_TYPE_A, uint16_t
 
 using test::reply_wire;
 
+CacheSettings one_shard(uint64_t max_entries) {
+  CacheSettings s;
+  s.shards = 1;
+  s.max_entries = max_entries;
+  return s;
+}
+
 const std::string soa = "example. 3600 IN SOA ns.example. admin.example. 1 7200 900 1209600 ";
 
 std::vector<uint32_t> ttls_of(const std::vector<uint8_t>& wire) {
@@ -187,10 +194,7 @@ TEST_CASE("prefetch is asked for once, in the last 10 % of an entry's life") {
 }
 
 TEST_CASE("LRU eviction keeps the cache within max_entries; recently used entries survive") {
-  CacheSettings s;
-  s.shards = 1;
-  s.max_entries = 3;
-  PacketCache cache(s);
+  PacketCache cache(one_shard(3));
   std::vector<Query> qs;
   for (int i = 0; i < 4; ++i) qs.push_back(make("n" + std::to_string(i) + ".example."));
   std::vector<uint8_t> out;
@@ -248,11 +252,7 @@ TEST_CASE("flush all, one name (every type), or a whole zone") {
 }
 
 TEST_CASE("an answer is stored only under its own question's name, in any case, and leaves cleanly") {
-  CacheSettings one;
-  one.max_entries = 1;
-  one.shards = 1;
-  PacketCache cache(one);
-  std::vector<uint8_t> out;
+  PacketCache cache(one_shard(1));
   auto asked = make("www.example.");
   // An answer whose question names another host is never kept under this key.
   cache.store(asked.key(), reply_wire("mail.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
