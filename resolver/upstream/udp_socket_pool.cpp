@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <utility>
 #include <vector>
 
 namespace diresolver {
@@ -29,23 +30,34 @@ bool PooledSocket::attach(uint16_t id, UdpWaiter* waiter) {
   return true;
 }
 
+// A full batch is written at once, but a refusal it meets is only noted: the
+// caller is an attempt still starting, and the waiters (it among them) learn
+// of it at the turn's end, when no socket can close under them.
 bool PooledSocket::send(dns::Bytes packet) {
-  bool was_empty = queries_.empty();
   if (!queries_.add(packet)) {
-    flush();
-    if (!queries_.add(packet)) return ::send(fd_, packet.data(), packet.size(), MSG_DONTWAIT) >= 0;
+    refused_ |= write_queued();
+    if (!queries_.add(packet) && ::send(fd_, packet.data(), packet.size(), MSG_DONTWAIT) < 0) return false;
   }
-  if (was_empty) pool_.write_at_end_of_turn(this);
+  if (!waiting_for_turn_end_) {
+    waiting_for_turn_end_ = true;
+    pool_.write_at_end_of_turn(this);
+  }
   return true;
 }
 
 // A query the kernel refused is lost and its attempt times out (hedging covers
 // it); a closed port (ECONNREFUSED) fails every query waiting here at once.
 void PooledSocket::flush() {
-  if (queries_.empty()) return;
+  waiting_for_turn_end_ = false;
+  bool refused = std::exchange(refused_, false) | write_queued();
+  if (refused) fail_all();
+}
+
+bool PooledSocket::write_queued() {
+  if (queries_.empty()) return false;
   auto outcome = queries_.flush(fd_);
   pool_.counters_.upstream_network.store_add(outcome.failed);
-  if (outcome.refused) fail_all();
+  return outcome.refused;
 }
 
 void PooledSocket::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {

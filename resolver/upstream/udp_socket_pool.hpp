@@ -54,13 +54,15 @@ class PooledSocket {
   bool attach(uint16_t id, UdpWaiter* waiter);
   void detach(uint16_t id) { waiting_.erase(id); }
   // Keeps the query for the turn's sendmmsg; false if it could not be sent at all.
+  // Never calls a waiter back: a refusal waits for the turn's end.
   bool send(dns::Bytes packet);
-  void flush();
+  void flush();  // the turn's end: writes what is kept, then fails the waiters if the port is closed
   uint32_t uses = 0;
 
  private:
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned);
+  bool write_queued();  // true if the kernel said ECONNREFUSED
   void fail_all();
 
   UdpSocketPool& pool_;
@@ -71,6 +73,8 @@ class PooledSocket {
   bool open_ = false;
   InFlightTable<UdpWaiter, 512> waiting_;  // twice uses_per_socket (checked below)
   DatagramBatch queries_;
+  bool waiting_for_turn_end_ = false;  // listed in the pool's unsent_
+  bool refused_ = false;               // met while a batch overflowed; reported at the turn's end
 };
 
 class UdpSocketPool {

@@ -2,8 +2,9 @@
 // has warmed up: the transaction, its UDP attempts and their timers, the
 // in-flight table entries and the client's callback are all reused. A real
 // libuv loop and a real upstream socket on loopback (the suite runs inside
-// its own network namespace).
+// its own network namespace). Also: a closed upstream port met mid-turn.
 #include <arpa/inet.h>
+#include <algorithm>
 #include <doctest/doctest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -136,4 +137,58 @@ TEST_CASE("pending clients: slots are reused, and taking one gives back what was
   CHECK(pending.add(alice, second) == a);  // the freed slot, not a new one
   CHECK(pending.at(b).query.qtype == LDNS_RR_TYPE_AAAA);
   CHECK(pending.at(b).client.address == bob.address);
+}
+
+// A connected socket learns of a closed port from the ICMP error its first
+// datagram draws, and the next send says ECONNREFUSED. When a turn's queries
+// overflow a socket's batch, that refusal is met inside an attempt's own
+// start(); the attempt must not be failed from in there (it was, and its
+// orphaned timeout later called an empty callback), but at the turn's end
+// with every other query waiting on the socket.
+TEST_CASE("a closed upstream port fails every query once, even when a turn overflows a socket's batch") {
+  uv_loop_t loop;
+  REQUIRE(uv_loop_init(&loop) == 0);
+  SockAddr closed_port = [] {
+    test::LoopbackSocket gone;
+    return gone.address;
+  }();
+  UpstreamRegistry registry;
+  UpstreamSet set(zone_served_by(closed_port), Selection::lowest_rtt, {}, registry);
+  WorkerCounters counters(UpstreamRegistry::max_servers);
+  auto forwarder = std::make_unique<Forwarder>(&loop, UpstreamSettings{}, counters);
+  auto query_wire = test::query_wire("host.example.", LDNS_RR_TYPE_A, 0x4242);
+  auto query = dns::check_query(query_wire).query;
+
+  // Four sockets per server, 32 queries per batch. A socket's first overflow
+  // (query 129) writes 32; on loopback each datagram's ICMP error is reported
+  // by the next one's send, which the partial sendmmsg count hides. The last
+  // one's error is still pending at the second overflow (query 257), whose
+  // sendmmsg then fails outright with ECONNREFUSED.
+  constexpr size_t queries = 400;
+  std::vector<int> calls(queries, 0);
+  size_t answered = 0;
+  for (size_t i = 0; i < queries; ++i)
+    forwarder->forward(query_wire, query, set, [&calls, &answered, i](ForwardOutcome&& outcome) {
+      ++calls[i];
+      if (outcome.status == ForwardStatus::answered) ++answered;
+    });
+  auto all_called = [&] { return std::all_of(calls.begin(), calls.end(), [](int n) { return n > 0; }); };
+  uint64_t give_up_ms = uv_now(&loop) + 5000;  // the deadline is 1.5 s
+  while (!all_called() && uv_now(&loop) < give_up_ms) uv_run(&loop, UV_RUN_ONCE);
+  // Past every attempt timeout: an attempt left armed without its transaction would fire now.
+  uv_timer_t settle;
+  uv_timer_init(&loop, &settle);
+  uv_timer_start(&settle, [](uv_timer_t*) {}, 700, 0);
+  uv_run(&loop, UV_RUN_ONCE);
+
+  CHECK(all_called());
+  CHECK(std::all_of(calls.begin(), calls.end(), [](int n) { return n == 1; }));
+  CHECK(answered == 0);
+  CHECK(forwarder->in_flight() == 0);
+  CHECK(counters.upstream_network.get() > 0);
+
+  uv_close(reinterpret_cast<uv_handle_t*>(&settle), nullptr);
+  forwarder.reset();
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK(uv_loop_close(&loop) == 0);
 }
