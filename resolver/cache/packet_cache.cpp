@@ -85,6 +85,12 @@ struct PacketCache::Entry {
     ::operator delete(e);
   }
 
+  // Worth more than a SERVFAIL: a real answer (positive or negative) still fresh or servable stale.
+  bool outranks_servfail(int64_t now_ms, uint32_t stale_max) {
+    return dns::rcode_of({answer(), answer_size}) != dns::Rcode::servfail &&
+           now_ms <= expires_ms() + int64_t{stale_max} * 1000;
+  }
+
   // The index has already compared the hashes.
   bool matches(const CacheKey& key) {
     return qtype == key.qtype && qclass == key.qclass && flags == key.flags && name() == key.name;
@@ -222,10 +228,15 @@ void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms) 
   if (!asks_for(answer, key.name)) return;
   auto analysis = analyze_answer(answer, settings_);
   if (!analysis.cacheable) return;
+  bool servfail = dns::rcode_of(answer) == dns::Rcode::servfail;
   Entry* fresh = Entry::create(key, answer, analysis, now_ms);
   auto& shard = shard_for(key.hash);
   std::lock_guard lock(shard.mutex);
-  if (Entry* old = shard.find(key)) shard.remove(old, key.hash);
+  if (Entry* old = shard.find(key)) {
+    // RFC 8767: during an outage the expired answer is what serve-stale falls back on.
+    if (servfail && old->outranks_servfail(now_ms, settings_.stale_max)) return Entry::destroy(fresh);
+    shard.remove(old, key.hash);
+  }
   shard.insert(key.hash, fresh);
 }
 

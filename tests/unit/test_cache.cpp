@@ -182,6 +182,35 @@ TEST_CASE("serve-stale: an expired entry within stale_max comes back with TTL 30
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 100'000, false, out).status == CacheStatus::hit);
 }
 
+TEST_CASE("with servfail_ttl set, a SERVFAIL never replaces an answer that can still be served") {
+  CacheSettings s;
+  s.servfail_ttl = 5;
+  s.stale_max = 3600;
+  PacketCache cache(s);
+  auto q = make("www.example.");
+  auto servfail = reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, {});
+  cache.store(q.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}),
+              0);
+  std::vector<uint8_t> out;
+  // A failed prefetch (fresh entry), then failed refreshes during an outage (expired entry).
+  for (int64_t now : {55'000, 61'000, 1'800'000}) {
+    cache.store(q.key(), servfail, now);
+    auto status = cache.lookup(q.key(), q.wire, q.parsed, now, true, out).status;
+    CHECK((status == CacheStatus::hit || status == CacheStatus::stale));
+    CHECK(dns::rcode_of(out) == dns::Rcode::noerror);
+  }
+  // Past stale_max nothing is worth keeping: the SERVFAIL is cached for its 5 s.
+  int64_t gone = 60'000 + 3'600'001;
+  cache.store(q.key(), servfail, gone);
+  REQUIRE(cache.lookup(q.key(), q.wire, q.parsed, gone, false, out).status == CacheStatus::hit);
+  CHECK(dns::rcode_of(out) == dns::Rcode::servfail);
+  // And a real answer replaces a cached SERVFAIL.
+  cache.store(q.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}),
+              gone + 1000);
+  REQUIRE(cache.lookup(q.key(), q.wire, q.parsed, gone + 1000, false, out).status == CacheStatus::hit);
+  CHECK(dns::rcode_of(out) == dns::Rcode::noerror);
+}
+
 TEST_CASE("prefetch is asked for once, in the last 10 % of an entry's life") {
   PacketCache cache({});
   auto q = make("popular.example.");
