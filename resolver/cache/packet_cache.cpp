@@ -224,7 +224,7 @@ CacheLookup PacketCache::lookup(const CacheKey& key, dns::Bytes client_query, co
   return result;
 }
 
-void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms) {
+void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms, uint64_t generation) {
   if (!asks_for(answer, key.name)) return;
   auto analysis = analyze_answer(answer, settings_);
   if (!analysis.cacheable) return;
@@ -232,6 +232,9 @@ void PacketCache::store(const CacheKey& key, dns::Bytes answer, int64_t now_ms) 
   Entry* fresh = Entry::create(key, answer, analysis, now_ms);
   auto& shard = shard_for(key.hash);
   std::lock_guard lock(shard.mutex);
+  // Read under the shard lock, which a reload's flush takes after raising it:
+  // a store either lands before the flush or sees the new value.
+  if (generation < oldest_storable_.load()) return Entry::destroy(fresh);
   if (Entry* old = shard.find(key)) {
     // RFC 8767: during an outage the expired answer is what serve-stale falls back on.
     if (servfail && old->outranks_servfail(now_ms, settings_.stale_max)) return Entry::destroy(fresh);

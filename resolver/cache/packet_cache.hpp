@@ -50,7 +50,11 @@ class PacketCache {
                      int64_t now_ms, bool allow_stale, std::vector<uint8_t>& out);
   // True if a fresh or stale-servable entry exists (no copy).
   CacheStatus peek(const CacheKey& key, int64_t now_ms);
-  void store(const CacheKey& key, dns::Bytes answer, int64_t now_ms);
+  // `generation`: of the config the query was forwarded under (see refuse_before).
+  void store(const CacheKey& key, dns::Bytes answer, int64_t now_ms, uint64_t generation = UINT64_MAX);
+  // A reload: answers forwarded under an older config are not stored from now
+  // on, so none lands in what the reload is about to flush.
+  void refuse_before(uint64_t generation) { oldest_storable_.store(generation); }
 
   void flush_all();
   size_t flush_name(std::string_view lower_wire_name);  // every type and flag variant of one name
@@ -67,6 +71,7 @@ class PacketCache {
 
   CacheSettings settings_;
   std::vector<std::unique_ptr<Shard>> shards_;
+  std::atomic<uint64_t> oldest_storable_{0};
 };
 
 }  // namespace diresolver

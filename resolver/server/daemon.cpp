@@ -162,6 +162,7 @@ class Daemon {
       log::warn("reload: ", what, " changed; that takes effect after a restart");
     auto flush = zones_to_flush(runtime_->config, next->config);
     prober_->stop();
+    if (cache_) cache_->refuse_before(next->generation);  // before the flush below, not after
     {
       std::lock_guard lock(runtime_mutex_);
       runtime_ = next;

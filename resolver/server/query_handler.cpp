@@ -12,9 +12,10 @@ QueryHandler::QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache
       time_responses_(runtime_->config.admin.listen.has_value()) {
   cached_.reserve(65536 + 64);
   if (cache_)
-    forwarder_.set_answer_sink([cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer, int64_t now_ms) {
-      cache->store(make_cache_key(query), answer, now_ms);
-    });
+    forwarder_.set_answer_sink(
+        [cache = cache_](const dns::ParsedQuery& query, dns::Bytes answer, int64_t now_ms, uint64_t generation) {
+          cache->store(make_cache_key(query), answer, now_ms, generation);
+        });
 }
 
 void QueryHandler::handle(dns::Bytes packet, Client client) {
@@ -115,6 +116,7 @@ void QueryHandler::forward(dns::Bytes packet, const dns::ParsedQuery& query, con
   uint32_t slot = pending_.add(client, query);
   ForwardOptions options;
   options.keep_alive = runtime_;
+  options.generation = runtime_->generation;
   if (stale_available) {
     options.slow_after_ms = cache_->settings().stale_after_ms;
     options.on_slow = [this, slot, copy = std::vector<uint8_t>(packet.begin(), packet.end())] {
@@ -143,6 +145,7 @@ void QueryHandler::refresh(dns::Bytes packet, const dns::ParsedQuery& query, con
   counters_.cache_prefetches.inc();
   ForwardOptions options;
   options.keep_alive = runtime_;
+  options.generation = runtime_->generation;
   forwarder_.forward(packet, query, set, nullptr, std::move(options), now);
 }
 

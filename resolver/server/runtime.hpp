@@ -6,6 +6,8 @@
 // and outlive a reload when unchanged (see UpstreamRegistry).
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -29,8 +31,14 @@ struct Runtime {
   Router router;
   Acl acl;
   std::vector<UpstreamSet> sets;
+  // Counts configs, so answers forwarded under one a reload replaced can be told apart.
+  const uint64_t generation = next_generation();
 
  private:
+  static uint64_t next_generation() {
+    static std::atomic<uint64_t> last{0};
+    return ++last;
+  }
   static std::vector<unsigned> slots_of(const std::vector<ZoneSpec>& zones, UpstreamRegistry& registry) {
     std::vector<unsigned> slots;
     for (const auto& zone : zones) slots.push_back(registry.zone_slot(zone.zone));

@@ -147,7 +147,7 @@ void Transaction::on_answer(const Attempt& attempt, std::span<uint8_t> answer, I
   server.report_success(ResultSource::traffic, rtt_us, now.ms());
   if (!sunk_ && context_.sink) {
     sunk_ = true;
-    context_.sink(query_, answer, now.ms());
+    context_.sink(query_, answer, now.ms(), options_.generation);
   }
   if (delivered_) {
     counters.late_answers.inc();
@@ -179,7 +179,7 @@ void Transaction::give_up(Instant now) {
   deliver({ForwardStatus::all_failed, fallback_answer_, last_error_, packet_});
   if (!fallback_answer_.empty() && !sunk_ && context_.sink) {
     sunk_ = true;
-    context_.sink(query_, fallback_answer_, now.ms());
+    context_.sink(query_, fallback_answer_, now.ms(), options_.generation);
   }
 }
 

@@ -44,12 +44,15 @@ struct ForwardOutcome {
 };
 
 using ForwardDone = std::function<void(ForwardOutcome&&)>;
-using AnswerSink = std::function<void(const dns::ParsedQuery& query, dns::Bytes answer, int64_t now_ms)>;
+// `generation` is the forwarding ForwardOptions' own, handed back untouched.
+using AnswerSink =
+    std::function<void(const dns::ParsedQuery& query, dns::Bytes answer, int64_t now_ms, uint64_t generation)>;
 
 struct ForwardOptions {
   uint32_t slow_after_ms = 0;
   std::function<bool()> on_slow;     // true: the client has been answered
   std::shared_ptr<const void> keep_alive;  // what owns the set (the runtime), held until the transaction ends
+  uint64_t generation = 0;                 // of that runtime: for the answer sink
 };
 
 // What transactions share within one worker.

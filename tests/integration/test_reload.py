@@ -3,6 +3,7 @@
 queries and flushes cached answers of zones whose servers changed; a bad one is
 logged and counted, and the running config keeps answering."""
 
+import concurrent.futures
 import os
 import signal
 
@@ -52,6 +53,27 @@ class ReloadTest(harness.IntegrationCase):
             metrics = harness.get_metrics()
             self.assertEqual(1, harness.metric(metrics, "diresolver_config_reloads_total",
                                                result="success"))
+
+    def test_an_answer_in_flight_across_a_reload_is_relayed_but_not_cached(self):
+        """The old server's answer to a query sent before the reload lands after the
+        reload's flush: the client gets it, but the cache must not keep it."""
+        config = harness.health_config(upstream={"attempt_timeout_ms": 1000, "attempt_timeout_min_ms": 1000},
+                                       health={"interval_ms": 5000})
+        config["region"]["amer"]["servers"] = [harness.FAKES[DI1][0]]
+        with Daemon(config) as daemon:
+            name = f"inflight.{DI_ZONE}"
+            self.fakes[DI1].delay = 0.5  # below the attempt timeout: the answer still counts
+            self.fakes[DI1].mode = "delay"
+            first = concurrent.futures.ThreadPoolExecutor(1)
+            answer = first.submit(query, name, timeout=3.0)
+            harness.wait_until(lambda: self.fakes[DI1].seen(name), timeout=2.0)
+            config["region"]["amer"]["servers"] = [harness.FAKES[DI2][0]]
+            self.reload(daemon, config=config)
+            daemon.wait_for_log(r"reloaded ")
+            self.assertEqual([DI1_IP], harness.answer_ips(answer.result()))
+            first.shutdown()
+            self.assertEqual([DI2_IP], harness.answer_ips(query(name)))
+            self.assertEqual(1, len(self.fakes[DI2].seen(name)))
 
     def test_bad_config_keeps_the_running_one(self):
         config = harness.health_config()

@@ -211,6 +211,28 @@ TEST_CASE("with servfail_ttl set, a SERVFAIL never replaces an answer that can s
   CHECK(dns::rcode_of(out) == dns::Rcode::noerror);
 }
 
+TEST_CASE("after a reload, answers forwarded under the replaced config are not stored") {
+  PacketCache cache({});
+  auto old_answer = reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"});
+  auto new_answer = reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.2"});
+  auto q = make("www.example.");
+  auto other = make("other.example.");
+  std::vector<uint8_t> out;
+  cache.store(q.key(), old_answer, 0, 1);
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 0, false, out).status == CacheStatus::hit);
+  cache.refuse_before(2);
+  cache.flush_all();
+  cache.store(q.key(), old_answer, 0, 1);  // landed after the flush, from a query sent before the reload
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 0, false, out).status == CacheStatus::miss);
+  cache.store(q.key(), new_answer, 0, 2);
+  REQUIRE(cache.lookup(q.key(), q.wire, q.parsed, 0, false, out).status == CacheStatus::hit);
+  CHECK(out.back() == 2);  // 192.0.2.2, the new config's answer: the A record's RDATA ends the packet
+  CHECK(cache.stats().entries == 1);
+  cache.store(other.key(), reply_wire("other.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                                      {"other.example. 60 IN A 192.0.2.3"}), 0);  // no generation given: stored
+  CHECK(cache.stats().entries == 2);
+}
+
 TEST_CASE("prefetch is asked for once, in the last 10 % of an entry's life") {
   PacketCache cache({});
   auto q = make("popular.example.");
