@@ -11,7 +11,8 @@ constexpr int64_t first_backoff_ms = 100;
 constexpr int64_t max_backoff_ms = 5000;
 }  // namespace
 
-UpstreamConnection::UpstreamConnection(TcpPool& pool, const Upstream& server) : pool_(pool), server_(server) {}
+UpstreamConnection::UpstreamConnection(TcpPool& pool, const Upstream& server)
+    : pool_(pool), server_id_(server.id()), address_(server.address()) {}
 
 bool UpstreamConnection::open() {
   if (uv_tcp_init(pool_.loop_, socket_.get()) != 0) return false;
@@ -21,10 +22,10 @@ bool UpstreamConnection::open() {
   uv_tcp_nodelay(socket_.get(), 1);
   // Freed by its callback, which libuv also calls (ECANCELED) when we close first.
   auto connect = std::make_unique<uv_connect_t>();
-  if (uv_tcp_connect(connect.get(), socket_.get(), server_.address().get(), on_connect) != 0) return false;
+  if (uv_tcp_connect(connect.get(), socket_.get(), address_.get(), on_connect) != 0) return false;
   (void)connect.release();
   pool_.counters_.upstream_tcp_connects.inc();
-  pool_.counters_.servers[server_.id()].tcp_connects.inc();
+  pool_.counters_.servers[server_id_].tcp_connects.inc();
   return true;
 }
 
@@ -33,7 +34,7 @@ void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
   auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(req->handle);
   if (!self) return;
   if (status != 0) {
-    self->pool_.connect_failed(self->server_);
+    self->pool_.connect_failed(self);
     return self->close();
   }
   self->connected();
@@ -41,7 +42,7 @@ void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
 
 void UpstreamConnection::connected() {
   connected_ = true;
-  pool_.connect_succeeded(server_);
+  pool_.connect_succeeded(this);
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(socket_.get()), on_alloc, on_read) != 0) return close();
   auto unsent = std::move(unsent_);
   for (const auto& packet : unsent) write(packet);
@@ -130,7 +131,7 @@ void UpstreamConnection::close() {
   idle_.close();
   auto waiting = std::move(pending_);
   pending_.clear();
-  pool_.closed(server_, this);  // buries us; still alive until the loop's next check phase
+  pool_.closed(this);  // buries us; still alive until the loop's next check phase
   for (auto& [id, waiter] : waiting) waiter->on_connection_failed();
 }
 
@@ -140,12 +141,12 @@ TcpPool::TcpPool(uv_loop_t* loop, uint32_t idle_ms, WorkerCounters& counters, st
 TcpPool::~TcpPool() { close_all(); }
 
 SubmitResult TcpPool::submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter) {
-  auto& slot = slots_[server.id()];
+  auto& slot = slot_for(server);
   if (!slot.connection) {
     if (monotonic_ms() < slot.retry_at_ms) return SubmitResult::unavailable;
     slot.connection = std::make_unique<UpstreamConnection>(*this, server);
     if (!slot.connection->open()) {
-      connect_failed(server);
+      connect_failed(slot.connection.get());
       slot.connection->close();
       return SubmitResult::unavailable;
     }
@@ -153,28 +154,58 @@ SubmitResult TcpPool::submit(const Upstream& server, dns::Bytes packet, PendingA
   return slot.connection->submit(packet, waiter);
 }
 
+// A reload gave the id to another server: the old address's connection and backoff leave the slot.
+TcpPool::ServerSlot& TcpPool::slot_for(const Upstream& server) {
+  auto& slot = slots_[server.id()];
+  if (slot.address == server.address()) return slot;
+  retire(std::move(slot.connection));
+  slot = ServerSlot{server.address(), nullptr, 0, 0};
+  return slot;
+}
+
+// Queries still waiting there get their answers; then it idles out. Closed at
+// once only when nobody waits, so no waiter is called back from in here.
+void TcpPool::retire(std::unique_ptr<UpstreamConnection> connection) {
+  if (!connection) return;
+  retired_.push_back(std::move(connection));
+  if (retired_.back()->idle()) retired_.back()->close();
+}
+
+TcpPool::ServerSlot* TcpPool::slot_of(UpstreamConnection* connection) {
+  auto it = slots_.find(connection->server_id());
+  return it != slots_.end() && it->second.connection.get() == connection ? &it->second : nullptr;
+}
+
 void TcpPool::cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter) {
   auto it = slots_.find(server.id());
   if (it != slots_.end() && it->second.connection) it->second.connection->cancel(id, waiter);
+  for (auto& connection : retired_) connection->cancel(id, waiter);  // only its own waiter is removed
 }
 
-void TcpPool::connect_failed(const Upstream& server) {
-  auto& slot = slots_[server.id()];
-  slot.backoff_ms = std::clamp(slot.backoff_ms * 2, first_backoff_ms, max_backoff_ms);
-  slot.retry_at_ms = monotonic_ms() + slot.backoff_ms;
+void TcpPool::connect_failed(UpstreamConnection* connection) {
+  auto* slot = slot_of(connection);
+  if (!slot) return;
+  slot->backoff_ms = std::clamp(slot->backoff_ms * 2, first_backoff_ms, max_backoff_ms);
+  slot->retry_at_ms = monotonic_ms() + slot->backoff_ms;
 }
 
-void TcpPool::connect_succeeded(const Upstream& server) { slots_[server.id()].backoff_ms = 0; }
+void TcpPool::connect_succeeded(UpstreamConnection* connection) {
+  if (auto* slot = slot_of(connection)) slot->backoff_ms = 0;
+}
 
-void TcpPool::closed(const Upstream& server, UpstreamConnection* connection) {
-  auto& slot = slots_[server.id()];
-  if (slot.connection.get() == connection) graveyard_.bury(std::move(slot.connection));
+void TcpPool::closed(UpstreamConnection* connection) {
+  if (auto* slot = slot_of(connection)) return graveyard_.bury(std::move(slot->connection));
+  auto it = std::find_if(retired_.begin(), retired_.end(), [connection](auto& c) { return c.get() == connection; });
+  if (it == retired_.end()) return;
+  graveyard_.bury(std::move(*it));
+  retired_.erase(it);
 }
 
 void TcpPool::close_all() {
   std::vector<UpstreamConnection*> open;
   for (auto& [id, slot] : slots_)
     if (slot.connection) open.push_back(slot.connection.get());
+  for (auto& connection : retired_) open.push_back(connection.get());
   for (auto* connection : open) connection->close();
   graveyard_.close();
 }

@@ -44,6 +44,8 @@ class UpstreamConnection {
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
   bool open();
+  unsigned server_id() const { return server_id_; }
+  bool idle() const { return pending_.empty(); }
   SubmitResult submit(dns::Bytes packet, PendingAnswer* waiter);
   void cancel(uint16_t id, PendingAnswer* waiter);
   void close();  // fails everything pending
@@ -60,7 +62,9 @@ class UpstreamConnection {
   void update_idle_timer();
 
   TcpPool& pool_;
-  const Upstream& server_;
+  // Copies, not the Upstream: a reload may free it while this connection idles.
+  unsigned server_id_;
+  SockAddr address_;
   uv::Handle<uv_tcp_t> socket_;
   uv::Handle<uv_timer_t> idle_;
   bool connected_ = false;
@@ -86,19 +90,24 @@ class TcpPool {
  private:
   friend class UpstreamConnection;
   struct ServerSlot {
+    SockAddr address;  // after a reload the id may name another server
     std::unique_ptr<UpstreamConnection> connection;
     int64_t backoff_ms = 0;
     int64_t retry_at_ms = 0;
   };
-  void connect_failed(const Upstream& server);
-  void connect_succeeded(const Upstream& server);
-  void closed(const Upstream& server, UpstreamConnection* connection);
+  ServerSlot& slot_for(const Upstream& server);
+  void retire(std::unique_ptr<UpstreamConnection> connection);
+  ServerSlot* slot_of(UpstreamConnection* connection);  // nullptr once another connection holds the slot
+  void connect_failed(UpstreamConnection* connection);
+  void connect_succeeded(UpstreamConnection* connection);
+  void closed(UpstreamConnection* connection);
 
   uv_loop_t* loop_;
   uint32_t idle_ms_;
   WorkerCounters& counters_;
   std::vector<uint8_t>& scratch_;
   std::unordered_map<unsigned, ServerSlot> slots_;  // by Upstream::id()
+  std::vector<std::unique_ptr<UpstreamConnection>> retired_;  // an old address's, until idle
   uv::Graveyard<UpstreamConnection> graveyard_;
 };
 
