@@ -45,15 +45,20 @@ void UpstreamConnection::connected() {
   pool_.connect_succeeded(this);
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(socket_.get()), on_alloc, on_read) != 0) return close();
   auto unsent = std::move(unsent_);
-  for (const auto& packet : unsent) write(packet);
+  for (const auto& packet : unsent)
+    if (!closed_) write(packet);  // a failed write closed the socket and failed every waiter
 }
 
 SubmitResult UpstreamConnection::submit(dns::Bytes packet, PendingAnswer* waiter) {
   if (closed_) return SubmitResult::unavailable;
   auto [it, inserted] = pending_.emplace(dns::id_of(packet), waiter);
   if (!inserted) return SubmitResult::id_in_use;
-  if (connected_) write(packet);
-  else unsent_.emplace_back(packet.begin(), packet.end());
+  if (connected_ && !uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), packet.data(), packet.size())) {
+    pending_.erase(it);  // the caller learns it from the result, not from a callback while it submits
+    close();
+    return SubmitResult::unavailable;
+  }
+  if (!connected_) unsent_.emplace_back(packet.begin(), packet.end());
   update_idle_timer();
   return SubmitResult::sent;
 }
