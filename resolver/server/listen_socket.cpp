@@ -1,5 +1,6 @@
 #include "server/listen_socket.hpp"
 
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,9 +46,24 @@ SocketFd bound_socket(const SockAddr& address, int type, const char* transport) 
   return fd;
 }
 
+// Answers leave at the interface's MTU whatever an ICMP "fragmentation needed"
+// claims: a forged one would otherwise make us fragment answers to a client,
+// exposing them to spoofed fragments (Unbound and Knot do the same).
+void ignore_path_mtu(int fd, const SockAddr& address) {
+  bool v4 = address.family() == AF_INET;
+  int omit = v4 ? IP_PMTUDISC_OMIT : IPV6_PMTUDISC_OMIT;
+  if (setsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &omit,
+                 sizeof omit) != 0)
+    fail(address, "udp", "setsockopt");
+}
+
 }  // namespace
 
-SocketFd open_udp_listener(const SockAddr& address) { return bound_socket(address, SOCK_DGRAM, "udp"); }
+SocketFd open_udp_listener(const SockAddr& address) {
+  auto fd = bound_socket(address, SOCK_DGRAM, "udp");
+  ignore_path_mtu(fd.get(), address);
+  return fd;
+}
 
 SocketFd open_tcp_listener(const SockAddr& address) {
   auto fd = bound_socket(address, SOCK_STREAM, "tcp");
