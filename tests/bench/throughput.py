@@ -539,10 +539,10 @@ SYSCALLS = ("recvmmsg", "recvmsg", "recvfrom", "sendmmsg", "sendmsg", "sendto", 
 
 def profile_start(opts, what, resolver, seconds):
     """--profile: perf record (call graphs) and perf stat (system calls) of diresolver
-    for most of a measured run."""
-    if not opts.profile or resolver.key != "diresolver":
+    (or, with --floor, of udp_reflector too) for most of a measured run."""
+    if not opts.profile or not (resolver.key == "diresolver" or resolver.key.startswith("floor")):
         return None
-    base = f"{opts.run_dir}/perf-{what.replace(' ', '_')}-{time.monotonic_ns()}"
+    base = f"{opts.run_dir}/perf-{resolver.key}-{what.replace(' ', '_')}-{time.monotonic_ns()}"
     window = max(1, seconds - 1)
     record = ["perf", "record", "-q", "--call-graph", "dwarf,16384", "-F", "1000", "-p", str(resolver.pid), "-o", base + ".data",
               "--", "sleep", str(window)]
