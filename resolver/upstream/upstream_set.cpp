@@ -1,6 +1,8 @@
 #include "upstream/upstream_set.hpp"
 
 #include <algorithm>
+#include <array>
+#include <stdexcept>
 
 #include "dns/name.hpp"
 #include "dns/response.hpp"
@@ -24,6 +26,7 @@ UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettin
                                    zone.probe_type)) {
   for (const auto& server : zone.servers)
     servers_.push_back(registry.obtain(server.name, server.address, zone.zone, health));
+  if (servers_.size() > ServerOrder::capacity) throw std::invalid_argument("more servers than ServerOrder holds");
 }
 
 bool UpstreamSet::all_down() const {
@@ -37,11 +40,13 @@ ServerOrder UpstreamSet::order_for_query(int64_t now_ms, uint32_t rotation) cons
   for (size_t i = 0; i < servers_.size(); ++i)
     (servers_[i]->is_up() ? healthy : down).push(static_cast<uint8_t>(i));
   if (selection_ == Selection::lowest_rtt) {
-    // Ties keep the configured order. Not std::stable_sort: it allocates a buffer on every call.
-    std::sort(healthy.begin(), healthy.end(), [&](uint8_t a, uint8_t b) {
-      auto rtt_a = servers_[a]->srtt_us(now_ms), rtt_b = servers_[b]->srtt_us(now_ms);
-      return rtt_a != rtt_b ? rtt_a < rtt_b : a < b;
-    });
+    // Read once: other workers update RTTs meanwhile, and std::sort needs a
+    // comparison that does not change under it. Ties keep the configured
+    // order. Not std::stable_sort: it allocates a buffer on every call.
+    std::array<uint32_t, ServerOrder::capacity> rtt{};
+    for (size_t i = 0; i < servers_.size(); ++i) rtt[i] = servers_[i]->srtt_us(now_ms);
+    std::sort(healthy.begin(), healthy.end(),
+              [&rtt](uint8_t a, uint8_t b) { return rtt[a] != rtt[b] ? rtt[a] < rtt[b] : a < b; });
   } else if (selection_ == Selection::round_robin && healthy.size() > 1) {
     ServerOrder rotated;
     for (size_t i = 0; i < healthy.size(); ++i)
