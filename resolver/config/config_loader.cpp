@@ -143,6 +143,20 @@ void read_routes(const TomlTable& top, Config& config, const ZoneMap& map) {
   check_unique_zones(top, config.zones, keys);
 }
 
+// A validation name is relative to every DI zone; joined, it must still be a DNS name.
+void check_validation_names(const TomlTable& top, const Config& config) {
+  auto table = top.table("readiness");
+  for (size_t i = 0; table && i < config.readiness.queries.size(); ++i) {
+    const auto& name = config.readiness.queries[i].name;
+    for (const auto& region : config.regions) {
+      auto zone = di_zone(config.customer, region);
+      if (name != "@" && !normalize_zone_name(name + "." + zone))
+        table->fail("queries[" + std::to_string(i) + "]",
+                    "\"" + name + "\" under " + zone + " is longer than a DNS name may be (255 octets)");
+    }
+  }
+}
+
 }  // namespace
 
 Config load_config(const std::string& file) {
@@ -162,6 +176,7 @@ Config load_config(const std::string& file) {
   config.health = read_health_config(top);
   config.cache = read_cache_settings(top);
   config.readiness = read_readiness_settings(top);
+  check_validation_names(top, config);
   config.admin = read_admin_settings(top);
   read_routes(top, config, map);
   for (auto& zone : config.zones) zone.probe_type = config.health.probe_type;

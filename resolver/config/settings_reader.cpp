@@ -42,14 +42,23 @@ std::vector<ServerSpec> read_servers(const TomlTable& table, const std::string& 
   auto texts = table.string_array(key);
   if (!texts) table.fail(key, "missing required key");
   if (texts->empty()) table.fail(key, "needs at least one server");
-  if (texts->size() > ServerOrder::capacity)
-    table.fail(key, "at most " + std::to_string(ServerOrder::capacity) + " servers per zone");
   std::vector<ServerSpec> out;
   for (size_t i = 0; i < texts->size(); ++i) {
     auto address = read_address(table, key + "[" + std::to_string(i) + "]", (*texts)[i]);
     out.push_back({address.to_string(), address});
   }
+  check_server_list(table, key, out);
   return out;
+}
+
+void check_server_list(const TomlTable& table, const std::string& key, const std::vector<ServerSpec>& servers) {
+  if (servers.size() > ServerOrder::capacity)
+    table.fail(key, "at most " + std::to_string(ServerOrder::capacity) + " servers per zone");
+  for (size_t i = 0; i < servers.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (servers[i].address == servers[j].address)
+        table.fail(key + "[" + std::to_string(i) + "]", "server " + servers[i].address.to_string() +
+                                                            " listed twice (also " + key + "[" + std::to_string(j) + "])");
 }
 
 ServerSettings read_server_settings(const TomlTable& top) {

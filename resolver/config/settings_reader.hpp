@@ -16,6 +16,10 @@ CacheSettings read_cache_settings(const TomlTable& top);
 ReadinessSettings read_readiness_settings(const TomlTable& top);
 AdminSettings read_admin_settings(const TomlTable& top);
 
+// At most ServerOrder::capacity servers, each address once (two entries for
+// one server would share its id, health and counters).
+void check_server_list(const TomlTable& table, const std::string& key, const std::vector<ServerSpec>& servers);
+
 // A list of server addresses (default port 53) at `key`; required, 1..8 entries.
 std::vector<ServerSpec> read_servers(const TomlTable& table, const std::string& key);
 

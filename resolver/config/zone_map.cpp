@@ -1,6 +1,11 @@
 #include "config/zone_map.hpp"
 
+#include <algorithm>
+#include <cctype>
+
+#include "config/settings_reader.hpp"
 #include "config/toml_reader.hpp"
+#include "dns/name.hpp"
 
 namespace diresolver {
 
@@ -21,9 +26,13 @@ RegionInfo read_region(const TomlTable& entry) {
   entry.check_keys({"label", "source", "servers"});
   RegionInfo region;
   region.label = entry.required_string("label");
+  // The label becomes part of the DI zone's name.
+  if (!is_host_label(region.label) || std::any_of(region.label.begin(), region.label.end(), ::isupper))
+    entry.fail("label", "\"" + region.label + "\" is not a lower-case DNS label (letters, digits and '-')");
   region.source = entry.string("source").value_or("");
   for (const auto& server : entry.table_array("servers")) region.servers.push_back(read_server(server));
   if (region.servers.empty()) entry.fail("servers", "a region needs at least one server");
+  check_server_list(entry, "servers", region.servers);
   return region;
 }
 

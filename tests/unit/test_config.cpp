@@ -142,11 +142,24 @@ TEST_CASE("bad configs name the key and the reason") {
        "default.server: unknown key"},
       {"customer = \"acme\"\nregions = [\"amer\"]\n[upstream]\nattempt_timeout_ms = 0\n",
        "upstream.attempt_timeout_ms: must be from 10 to 10000, got 0"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[region.amer]\nservers = [\"127.0.0.1\", \"127.0.0.1:53\"]\n",
+       "region.amer.servers[1]: server 127.0.0.1:53 listed twice (also servers[0])"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[region.amer]\nservers = [\"127.0.0.1\", \"127.0.0.2\", "
+       "\"127.0.0.3\", \"127.0.0.4\", \"127.0.0.5\", \"127.0.0.6\", \"127.0.0.7\", \"127.0.0.8\", \"127.0.0.9\"]\n",
+       "region.amer.servers: at most 8 servers per zone"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.body);
     CHECK(error_of(c.body) == c.error);
   }
+}
+
+TEST_CASE("a validation name too long under the DI zone is refused") {
+  std::string label(60, 'a');
+  std::string name = label + "." + label + "." + label + "." + label;  // 243 characters: fine alone
+  auto error = error_of(std::string(base) + "[readiness]\nqueries = [\"" + name + " A\"]\n");
+  CHECK(error == "readiness.queries[0]: \"" + name +
+                     "\" under acme.amer.wxc-di.webex.com. is longer than a DNS name may be (255 octets)");
 }
 
 TEST_CASE("a TOML syntax error names the file and the line") {

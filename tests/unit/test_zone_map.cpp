@@ -55,6 +55,19 @@ TEST_CASE("a bad zone map names the file and the key") {
        "region[1].label: duplicate region \"x\""},
       {"[[region]]\nlabel = \"x\"\nserver = []\n", "region[0].server: unknown key"},
       {"", "region: the zone map lists no regions"},
+      {"[[region]]\nlabel = \"a_b\"\nservers = [{ name = \"A\", address = \"127.0.0.1\" }]\n",
+       "region[0].label: \"a_b\" is not a lower-case DNS label (letters, digits and '-')"},
+      {"[[region]]\nlabel = \"AMER\"\nservers = [{ name = \"A\", address = \"127.0.0.1\" }]\n",
+       "region[0].label: \"AMER\" is not a lower-case DNS label (letters, digits and '-')"},
+      {"[[region]]\nlabel = \"x\"\nservers = [{ name = \"A\", address = \"127.0.0.1\" }, "
+       "{ name = \"B\", address = \"127.0.0.1\" }]\n",
+       "region[0].servers[1]: server 127.0.0.1:53 listed twice (also servers[0])"},
+      {"[[region]]\nlabel = \"x\"\nservers = [{ name = \"A\", address = \"127.0.0.1\" }, "
+       "{ name = \"B\", address = \"127.0.0.2\" }, { name = \"C\", address = \"127.0.0.3\" }, "
+       "{ name = \"D\", address = \"127.0.0.4\" }, { name = \"E\", address = \"127.0.0.5\" }, "
+       "{ name = \"F\", address = \"127.0.0.6\" }, { name = \"G\", address = \"127.0.0.7\" }, "
+       "{ name = \"H\", address = \"127.0.0.8\" }, { name = \"I\", address = \"127.0.0.9\" }]\n",
+       "region[0].servers: at most 8 servers per zone"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.text);
