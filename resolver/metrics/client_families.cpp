@@ -76,6 +76,9 @@ std::vector<MetricFamily> tcp_families(const Workers& w) {
              double(accepted)),
       single("diresolver_tcp_connections_rejected_total", "Client TCP connections closed at once at the limit",
              MetricType::Counter, double(sum_workers(w, &WorkerCounters::tcp_rejected))),
+      single("diresolver_tcp_reads_paused_total",
+             "Times a client TCP connection stopped being read: too many queries unanswered or answers unread",
+             MetricType::Counter, double(sum_workers(w, &WorkerCounters::tcp_paused))),
       // Both counters are read a moment apart: never report a negative count.
       single("diresolver_tcp_connections", "Client TCP connections open now", MetricType::Gauge,
              double(accepted > closed ? accepted - closed : 0)),

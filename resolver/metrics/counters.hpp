@@ -44,6 +44,7 @@ class Counter {
   X(tcp_retries)         /* TC=1 upstream answers retried over TCP */           \
   X(tcp_connections)     /* client TCP connections accepted */                  \
   X(tcp_rejected)        /* client TCP connections closed at the limit */       \
+  X(tcp_paused)          /* client TCP reads paused: too much unanswered */     \
   X(tcp_closed)          /* accepted client TCP connections since closed */     \
   X(send_failures)       /* answers that could not be sent to the client */         \
   X(udp_batched_answers) /* UDP answers written by one sendmmsg with others */    \

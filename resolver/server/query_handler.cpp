@@ -18,20 +18,21 @@ QueryHandler::QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache
         });
 }
 
-void QueryHandler::handle(dns::Bytes packet, Client client) {
+bool QueryHandler::handle(dns::Bytes packet, Client client) {
   auto now = Instant::now();
   if (time_responses_) client.received_ns = now.ns;
   (client.tcp ? counters_.queries_tcp : counters_.queries_udp).inc();
   auto check = dns::check_query(packet);
-  if (rejected_as_malformed(packet, check, client)) return;
+  if (rejected_as_malformed(packet, check, client)) return check.verdict != dns::QueryVerdict::drop;
   const auto& query = check.query;
-  if (refused_by_acl(packet, query, client)) return;
+  if (refused_by_acl(packet, query, client)) return true;
   const Route* route = route_or_refuse(packet, query, client);
-  if (!route || held_by_gate(packet, query, *route, client)) return;
+  if (!route || held_by_gate(packet, query, *route, client)) return true;
   const auto& set = runtime_->sets[route->set_index];
   auto cached = answer_from_cache(packet, query, set, client, now);
-  if (cached == CacheStatus::hit || cached == CacheStatus::stale) return;
+  if (cached == CacheStatus::hit || cached == CacheStatus::stale) return true;
   forward(packet, query, set, client, cached == CacheStatus::expired, now);
+  return true;
 }
 
 bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check,

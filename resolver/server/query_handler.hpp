@@ -22,7 +22,9 @@ class QueryHandler {
   QueryHandler(RuntimePtr runtime, Forwarder& forwarder, PacketCache* cache, const std::atomic<bool>& di_open,
                WorkerCounters& counters);
 
-  void handle(dns::Bytes packet, Client client);
+  // False when the packet is dropped without an answer; otherwise exactly one
+  // answer goes to the client, now or when the upstream has answered.
+  bool handle(dns::Bytes packet, Client client);
   // A reload: queries from now on use `runtime`; those in flight keep theirs.
   void use(RuntimePtr runtime) { runtime_ = std::move(runtime); }
   // Shutdown, after the forwarder's cancel_all(): lets go of the waiting clients' connections.

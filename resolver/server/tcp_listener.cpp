@@ -62,6 +62,7 @@ bool TcpConnection::accept(uv_stream_t* server) {
   uv_tcp_getpeername(socket_.get(), reinterpret_cast<sockaddr*>(&peer), &length);
   auto address = SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&peer));
   if (!address || uv_read_start(stream, on_alloc, on_read) != 0) return false;
+  reading_ = true;
   peer_ = *address;
   touch();
   return true;
@@ -85,21 +86,42 @@ void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
   if (nread < 0) return self->close();  // EOF or reset
   auto* data = reinterpret_cast<const uint8_t*>(buf->base);
   self->pending_.insert(self->pending_.end(), data, data + nread);
-  self->touch();
   self->take_messages();
 }
 
+// Partial messages do not count as traffic: a client trickling bytes is idle.
 void TcpConnection::take_messages() {
+  if (taking_) return;  // an answer sent from inside the loop below resumed reading
   auto self = shared_from_this();  // a handler may close us; stay alive until we return
+  taking_ = true;
   size_t offset = 0;
-  while (!closed_ && pending_.size() - offset >= 2) {
+  while (!closed_ && in_flight_ < max_in_flight && pending_.size() - offset >= 2) {
     size_t length = dns::read_u16(pending_.data() + offset);
     if (pending_.size() - offset < 2 + length) break;
     dns::Bytes message(pending_.data() + offset + 2, length);
     offset += 2 + length;
-    listener_.handler_.handle(message, Client{peer_, nullptr, self});
+    touch();
+    ++in_flight_;
+    if (!listener_.handler_.handle(message, Client{peer_, nullptr, self})) --in_flight_;  // dropped unanswered
   }
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<long>(offset));
+  taking_ = false;
+  update_reading();
+}
+
+void TcpConnection::update_reading() {
+  if (closed_) return;
+  auto* stream = reinterpret_cast<uv_stream_t*>(socket_.get());
+  bool may_read = in_flight_ < max_in_flight && uv_stream_get_write_queue_size(stream) < max_unsent_bytes;
+  if (may_read == reading_) return;
+  reading_ = may_read;
+  if (!may_read) {
+    listener_.counters_.tcp_paused.inc();
+    uv_read_stop(stream);
+    return;
+  }
+  if (uv_read_start(stream, on_alloc, on_read) != 0) return close();
+  take_messages();  // whole queries read before the pause
 }
 
 void TcpConnection::on_idle(uv_timer_t* timer) {
@@ -108,10 +130,15 @@ void TcpConnection::on_idle(uv_timer_t* timer) {
 }
 
 void TcpConnection::send(dns::Bytes answer) {
+  if (in_flight_ > 0) --in_flight_;
   if (closed_) return;
-  if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), answer.data(), answer.size()))
+  auto written = [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->update_reading();
+  };
+  if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), answer.data(), answer.size(), written))
     listener_.counters_.send_failures.inc();
   touch();
+  update_reading();
 }
 
 void TcpConnection::close() {

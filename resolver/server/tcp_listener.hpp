@@ -2,9 +2,12 @@
 //
 // A connection reads length-prefixed messages, passes each to the query path
 // at once (several may be in flight; answers go out as they complete, which
-// RFC 7766 §6.2.1.1 allows), and closes after `tcp_idle_timeout_ms` without
-// traffic. Queries in flight hold the connection object (not its socket)
-// alive, so an answer for a client that went away is simply dropped.
+// RFC 7766 §6.2.1.1 allows), and closes after `tcp_idle_timeout_ms` without a
+// whole query or an answer. Queries in flight hold the connection object (not
+// its socket) alive, so an answer for a client that went away is simply dropped.
+// A client can make it hold only so much: it stops reading while `max_in_flight`
+// queries await answers, or while `max_unsent_bytes` of answers wait for a client
+// that does not read them, and reads on once both are below.
 #pragma once
 
 #include <uv.h>
@@ -29,6 +32,9 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
+  static constexpr unsigned max_in_flight = 100;
+  static constexpr size_t max_unsent_bytes = 256 * 1024;
+
   bool accept(uv_stream_t* server);
   void send(dns::Bytes answer);
   void close();
@@ -38,13 +44,17 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_idle(uv_timer_t* timer);
   void take_messages();
+  void update_reading();
   void touch();
 
   TcpListener& listener_;
   SockAddr peer_;
   uv::Handle<uv_tcp_t> socket_;
   uv::Handle<uv_timer_t> idle_;
-  std::vector<uint8_t> pending_;  // bytes of a message not yet complete
+  std::vector<uint8_t> pending_;  // bytes not yet taken as messages
+  unsigned in_flight_ = 0;        // queries handed on, not yet answered
+  bool reading_ = false;
+  bool taking_ = false;           // take_messages() is on the stack
   bool closed_ = false;
 };
 

@@ -4,7 +4,7 @@
 Owns: malformed UDP/TCP queries (dropped or FORMERR, counted in `malformed`, never a
 crash), QR=1 packets ignored, non-QUERY opcodes answered NOTIMP, and TCP framing:
 pipelining, split length prefixes, out-of-order answers, clients that vanish
-mid-query, idle timeout.
+mid-query, idle timeout, and the limits on what one TCP client can make it hold.
 """
 
 import signal
@@ -212,6 +212,115 @@ class TcpFramingTest(harness.IntegrationCase):
                     data = b""
                 self.assertEqual(b"", data, "idle connection was not closed")
                 self.assertLess(time.monotonic() - begin, 4.0)
+
+    def test_a_partial_message_trickled_byte_by_byte_is_idle(self):
+        cfg = harness.base_config()
+        cfg["server"]["tcp_idle_timeout_ms"] = 500
+        framed = harness.frame(dns.message.make_query(f"trickle.{DI_ZONE}", "A").to_wire())
+        with Daemon(cfg):
+            with harness.tcp_connect(timeout=5) as sock:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                begin, closed = time.monotonic(), False
+                for byte in framed[:-1]:  # never the whole message
+                    try:
+                        sock.sendall(bytes([byte]))
+                        time.sleep(0.2)
+                        sock.setblocking(False)
+                        closed = sock.recv(1) == b""
+                    except BlockingIOError:
+                        pass
+                    except (ConnectionResetError, BrokenPipeError):
+                        closed = True
+                    finally:
+                        sock.setblocking(True)
+                    if closed:
+                        break
+                self.assertTrue(closed, "a connection kept alive by single bytes was not closed")
+                self.assertLess(time.monotonic() - begin, 3.0)
+
+
+class TcpBackpressure(harness.IntegrationCase):
+    """A TCP client cannot make the daemon hold without bound what it sends: reading
+    stops at 100 unanswered queries or 256 KiB of unread answers, and resumes."""
+
+    MAX_IN_FLIGHT = 100
+    UNBOUNDED = 48 << 20  # what a daemon that never stops reading would take in
+
+    def test_a_client_that_reads_nothing_is_paused_then_gets_every_answer(self):
+        name = f"cached.{DI_ZONE}"
+        template = bytearray(harness.frame(dns.message.make_query(name, "A").to_wire()))
+        with Daemon(harness.health_config()) as daemon:
+            query(name)  # cached: every answer below is immediate
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            sock.connect((harness.DAEMON_ADDR, harness.DAEMON_PORT))
+            sock.setblocking(False)
+            sent, queued, blocked_since = 0, bytearray(), None
+            while sent < self.UNBOUNDED:  # write without reading, until the daemon stops reading
+                if not queued:
+                    template[2:4] = struct.pack("!H", (sent // len(template)) & 0xFFFF)
+                    queued = template * 64
+                try:
+                    n = sock.send(queued)
+                    sent, queued, blocked_since = sent + n, queued[n:], None
+                except BlockingIOError:
+                    blocked_since = blocked_since or time.monotonic()
+                    if time.monotonic() - blocked_since > 1.0:
+                        break
+                    time.sleep(0.01)
+            self.assertLess(sent, self.UNBOUNDED, "the daemon kept reading from a client that reads nothing")
+            paused = harness.metric(harness.get_metrics(), "diresolver_tcp_reads_paused_total")
+            self.assertGreaterEqual(paused, 1)
+            # Now read: the rest goes out as room appears, and every query is answered.
+            expected = (sent + len(queued)) // len(template)
+            self.assertEqual(self.read_all(sock, queued, expected), expected)
+            sock.close()
+            self.assertTrue(daemon.alive(), daemon.stderr)
+
+    def read_all(self, sock, queued, expected, limit=60.0):
+        """Sends what is queued and counts whole answers until `expected` came."""
+        received, answers, deadline = bytearray(), 0, time.monotonic() + limit
+        while answers < expected and time.monotonic() < deadline:
+            if queued:
+                try:
+                    queued = queued[sock.send(queued):]
+                except BlockingIOError:
+                    pass
+            try:
+                chunk = sock.recv(1 << 20)
+            except BlockingIOError:
+                time.sleep(0.001)
+                continue
+            if not chunk:
+                break
+            received += chunk
+            offset = 0
+            while len(received) - offset >= 2:
+                length = struct.unpack_from("!H", received, offset)[0]
+                if len(received) - offset < 2 + length:
+                    break
+                offset += 2 + length
+                answers += 1
+            del received[:offset]
+        return answers
+
+    def test_at_most_100_queries_in_flight_per_connection(self):
+        cfg = harness.health_config(upstream={"attempt_timeout_ms": 1000, "attempt_timeout_min_ms": 1000})
+        self.fakes[harness.FORWARD].mode = "drop"
+        count = 3 * self.MAX_IN_FLIGHT
+        queries = [dns.message.make_query(f"n{i}.{harness.FORWARD_ZONE}", "A") for i in range(count)]
+        with Daemon(cfg):
+            with harness.tcp_connect(timeout=10) as sock:
+                sock.sendall(b"".join(harness.frame(q.to_wire()) for q in queries))
+                time.sleep(0.5)  # well inside the 1 s attempt timeout: nothing answered yet
+                self.assertEqual(len(self.fakes[harness.FORWARD].queries), self.MAX_IN_FLIGHT)
+                answers = self.read_answers(sock, count)  # SERVFAIL, 100 at a time
+        self.assertEqual(sorted(q.id for q in queries), sorted(a.id for a in answers))
+        self.assertTrue(all(a.rcode() == dns.rcode.SERVFAIL for a in answers))
+
+    def read_answers(self, sock, count):
+        return [dns.message.from_wire(harness.read_frame(sock)) for _ in range(count)]
 
 
 class UdpBatches(harness.IntegrationCase):
