@@ -54,6 +54,11 @@ std::vector<std::string> restart_only_changes(const Config& before, const Config
       before.server.tcp_max_connections != after.server.tcp_max_connections)
     out.push_back("server (tcp limits)");
   if (!same_cache(before.cache, after.cache)) out.push_back("cache");
+  // The gate decides once, at start, whether it validates at all.
+  if (before.readiness.enabled != after.readiness.enabled) out.push_back("readiness.enabled");
+  // Each worker's upstream TCP pool is made with it.
+  if (before.upstream.tcp_idle_timeout_ms != after.upstream.tcp_idle_timeout_ms)
+    out.push_back("upstream.tcp_idle_timeout_ms");
   bool admin_same = before.admin.listen.has_value() == after.admin.listen.has_value() &&
                     (!before.admin.listen || *before.admin.listen == *after.admin.listen);
   if (!admin_same) out.push_back("admin.listen");

@@ -1,7 +1,8 @@
 // What a reload changes, and what it cannot. A new config is applied to the
 // routing, upstream sets, health and upstream settings of the running
 // daemon; listen addresses, worker count, cache sizing and the admin address
-// need a restart, and a reload that changes them says so in the log.
+// need a restart (as do readiness.enabled and upstream.tcp_idle_timeout_ms),
+// and a reload that changes them says so in the log.
 #pragma once
 
 #include <string>

@@ -25,7 +25,7 @@ TEST_CASE("zones whose servers changed, appeared or vanished are flushed") {
   CHECK(zones_to_flush(before, before).empty());
 }
 
-TEST_CASE("listen addresses, workers, cache sizing and the admin address need a restart") {
+TEST_CASE("listen addresses, workers, cache sizing, the gate's on/off, the upstream TCP idle time and the admin address need a restart") {
   Config before, after;
   before.server.listen = {*SockAddr::parse("127.0.0.1", 53)};
   after = before;
@@ -34,6 +34,9 @@ TEST_CASE("listen addresses, workers, cache sizing and the admin address need a 
   after.server.workers = 4;
   after.cache.max_entries = 10;
   after.admin.listen = SockAddr::parse("127.0.0.1", 9000);
+  after.readiness.enabled = !before.readiness.enabled;
+  after.upstream.tcp_idle_timeout_ms = before.upstream.tcp_idle_timeout_ms + 1;
   CHECK(restart_only_changes(before, after) ==
-        std::vector<std::string>{"server.listen", "server.workers", "cache", "admin.listen"});
+        std::vector<std::string>{"server.listen", "server.workers", "cache", "readiness.enabled",
+                                 "upstream.tcp_idle_timeout_ms", "admin.listen"});
 }
