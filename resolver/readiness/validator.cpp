@@ -45,6 +45,7 @@ void Validator::start() {
     for (size_t s = 0; s < set.size(); ++s)
       for (const auto& q : config.readiness.queries)
         for (bool tcp : {false, true}) {
+          if (!tcp && set.tcp_only()) continue;  // its traffic never takes UDP, which may well be filtered
           auto check = std::make_unique<Check>();
           check->region = report_.regions.size() - 1;
           check->server = &set.server(s);

@@ -3,14 +3,15 @@
 #include <algorithm>
 
 #include "dns/query.hpp"
+#include "upstream/tcp_exchange.hpp"
 #include "upstream/udp_exchange.hpp"
 
 namespace diresolver {
 
 class Prober::Target {
  public:
-  Target(Prober& prober, Upstream& server, const std::vector<uint8_t>& query)
-      : prober_(prober), server_(server), packet_(query) {
+  Target(Prober& prober, Upstream& server, const std::vector<uint8_t>& query, bool tcp)
+      : prober_(prober), server_(server), packet_(query), tcp_(tcp) {
     parsed_ = dns::check_query(packet_).query;
     if (uv_timer_init(prober_.loop_, timer_.get()) == 0) timer_.adopt(this);
     schedule(0);  // first probe at once: the RTT estimate starts from a real sample
@@ -36,7 +37,11 @@ class Prober::Target {
     ExchangeRequest request{prober_.loop_,     &server_, packet_, &parsed_, prober_.timeout_ms_,
                             &prober_.counters_, &prober_.scratch_, &prober_.ids_};
     sent_ns_ = uv_hrtime();
-    exchange_ = std::make_unique<UdpExchange>(request, [this](ExchangeResult&& r) { on_result(std::move(r)); });
+    auto done = [this](ExchangeResult&& r) { on_result(std::move(r)); };
+    if (tcp_)
+      exchange_ = std::make_unique<TcpExchange>(request, prober_.tcp_, std::move(done));
+    else
+      exchange_ = std::make_unique<UdpExchange>(request, std::move(done));
     if (!exchange_->start()) {
       exchange_.reset();
       record(UpstreamError::network);
@@ -71,6 +76,7 @@ class Prober::Target {
   Upstream& server_;
   std::vector<uint8_t> packet_;
   dns::ParsedQuery parsed_;
+  bool tcp_;
   uint64_t sent_ns_ = 0;
   std::unique_ptr<Exchange> exchange_;
   uv::Handle<uv_timer_t> timer_;
@@ -81,16 +87,17 @@ Prober::Prober(uv_loop_t* loop, const std::vector<UpstreamSet>& sets, const Heal
     : loop_(loop), health_(health),
       // A probe must end before the next is due, and never wait longer than live traffic would.
       timeout_ms_(std::min(upstream.attempt_timeout_ms, health.interval_ms)), counters_(counters),
-      scratch_(65536), dead_exchanges_(loop) {
+      scratch_(65536), tcp_(loop, upstream.tcp_idle_timeout_ms, counters, scratch_), dead_exchanges_(loop) {
   for (const auto& set : sets)
     for (size_t i = 0; i < set.size(); ++i)
-      targets_.push_back(std::make_unique<Target>(*this, set.server(i), set.probe_query()));
+      targets_.push_back(std::make_unique<Target>(*this, set.server(i), set.probe_query(), set.tcp_only()));
 }
 
 Prober::~Prober() { stop(); }
 
 void Prober::stop() {
   for (auto& target : targets_) target->stop();
+  tcp_.close_all();
   dead_exchanges_.close();
 }
 

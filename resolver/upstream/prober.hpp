@@ -5,7 +5,8 @@
 // succeeds only on a well-formed answer that matches the query, with rcode
 // NOERROR or NXDOMAIN; anything else is a failure of a named kind. Results
 // feed the same health state as live traffic. Healthy servers are probed every
-// interval, down ones twice as often, so a return is noticed quickly.
+// interval, down ones twice as often, so a return is noticed quickly. A
+// `tcp_only` set's servers are probed over TCP, as their traffic goes.
 #pragma once
 
 #include <uv.h>
@@ -17,6 +18,7 @@
 #include "metrics/counters.hpp"
 #include "upstream/exchange.hpp"
 #include "upstream/query_id.hpp"
+#include "upstream/tcp_pool.hpp"
 #include "upstream/upstream_set.hpp"
 #include "uv/graveyard.hpp"
 #include "uv/handle.hpp"
@@ -41,6 +43,7 @@ class Prober {
   WorkerCounters& counters_;
   QueryIdSource ids_;
   std::vector<uint8_t> scratch_;
+  TcpPool tcp_;  // outlives the exchanges below: they leave it when destroyed
   uv::Graveyard<Exchange> dead_exchanges_;
   std::vector<std::unique_ptr<Target>> targets_;
 };

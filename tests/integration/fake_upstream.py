@@ -20,9 +20,10 @@ over that transport, answer the others normally). `apex_mode`, when set, is the 
 for queries whose name is a DI apex instead of `mode` (so validation can fail while
 client queries are answered). It records every query it
 receives. TCP: `tcp_close_after = N` closes each connection after its Nth answer,
-close_tcp_connections() closes the open ones now; tcp_accepts, tcp_peer_closes (closed
-by the client) and max_tcp_pipelined (most queries outstanding on one connection) are
-counted.
+close_tcp_connections() closes the open ones now; tcp_accepts, tcp_client_accepts (those
+that carried a client query, not only health probes), tcp_peer_closes (closed by the
+client; tcp_client_peer_closes of those that carried a client query) and
+max_tcp_pipelined (most queries outstanding on one connection) are counted.
 
 Run as a script (inside netns-run) it serves 127.0.0.11:53 until interrupted.
 """
@@ -146,6 +147,8 @@ class FakeUpstream:
             self.udp_queries = 0
             self.tcp_queries = 0
             self.tcp_accepts = 0
+            self.tcp_client_accepts = 0
+            self.tcp_client_peer_closes = 0
             self.tcp_peer_closes = 0
             self.max_tcp_pipelined = 0
             self._queries = []
@@ -365,7 +368,7 @@ class FakeUpstream:
 
     def _tcp_serve(self, conn, peer):
         lock = threading.Lock()
-        state = {"pending": 0, "answered": 0}
+        state = {"pending": 0, "answered": 0, "client": False}
 
         def send(wire, _spoofed):
             _send_frame(conn, lock, wire)
@@ -386,12 +389,16 @@ class FakeUpstream:
                     with self._lock:
                         if not self._stopping.is_set() and conn not in self._closed_by_us:
                             self.tcp_peer_closes += 1
+                            self.tcp_client_peer_closes += state["client"]
                     return
                 query = _parse(data)
                 if query is None:
                     continue
                 self._record(query, "tcp", peer[1])
                 with self._lock:
+                    if not state["client"] and not _is_probe(query):
+                        state["client"] = True
+                        self.tcp_client_accepts += 1
                     state["pending"] += 1
                     self.max_tcp_pipelined = max(self.max_tcp_pipelined, state["pending"])
                 self._execute(self._plan(query, "tcp"), send)
@@ -400,6 +407,10 @@ class FakeUpstream:
                 self._conns.discard(conn)
                 self._closed_by_us.discard(conn)
             _close_quietly(conn)
+
+
+def _is_probe(msg):
+    return bool(msg.question) and msg.question[0].name.to_text().lower().startswith(PROBE_LABEL + ".")
 
 
 def _di_apex(name):

@@ -268,6 +268,17 @@ class GateTest(ReadinessCase):
             m = self.metrics()
             self.assertEqual((1, 1), (m["ready"], m["region_ok"]), m["text"])
 
+    def test_a_tcp_only_region_is_validated_over_tcp_alone(self):
+        self.set_di_modes("drop_udp")
+        cfg = readiness_config()
+        cfg["region"]["amer"]["tcp_only"] = True
+        with self.daemon(cfg):
+            self.notify.wait_for("READY", "1", timeout=5.0)
+            self.wait_readyz(200, "ready")
+            self.assert_di_answered(di_name("tcp-only"))
+            for fake in (DI1, DI2):
+                self.assertEqual([], [q for q in self.fakes[fake].queries if q.transport == "udp"])
+
     def test_wrong_region_answers_keep_the_gate_closed(self):
         self.set_di_modes(apex_mode="wrong_region")
         with self.daemon(readiness_config()):

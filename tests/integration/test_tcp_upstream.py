@@ -88,10 +88,12 @@ class ReuseTest(TcpUpstreamCase):
             self.assertEqual([], self.client_queries(self.fakes[DI1], "reuse", "udp"),
                              "tcp_only set queried over UDP")
             # workers = 1: one connection per server per worker.
-            self.assertEqual(1, self.fakes[DI1].tcp_accepts,
+            self.assertEqual(1, self.fakes[DI1].tcp_client_accepts,
                              f"{count} sequential queries opened "
-                             f"{self.fakes[DI1].tcp_accepts} connections")
+                             f"{self.fakes[DI1].tcp_client_accepts} connections")
             metrics = get_metrics()
+            # The worker's; the health prober's own connection (tcp_only: probes go over
+            # TCP too) is not query traffic.
             self.assertEqual(1, metric(metrics, "diresolver_upstream_tcp_connections_total",
                                        zone=DI_ZONE_ABS, server=IAD), metrics)
             self.assertGreaterEqual(metric(metrics, "diresolver_upstream_queries_total",
@@ -99,7 +101,7 @@ class ReuseTest(TcpUpstreamCase):
                                     count, metrics)
             self.assertFalse(metric(metrics, "diresolver_upstream_queries_total",
                                     zone=DI_ZONE_ABS, server=IAD, transport="udp"), metrics)
-        self.assertLessEqual(self.fakes[DI2].tcp_accepts, 1)
+        self.assertLessEqual(self.fakes[DI2].tcp_client_accepts, 1)
         self.assertGreaterEqual(daemon.stats.get("upstream_tcp_connects", 0), 1, daemon.stats)
         self.assertLessEqual(daemon.stats.get("upstream_tcp_connects", 0), 2, daemon.stats)
 
@@ -122,7 +124,7 @@ class ReuseTest(TcpUpstreamCase):
             for response in responses:
                 self.assert_answer(response, FORWARD_IP)
             self.assertEqual(count, len(self.client_queries(fake, "pipe", "tcp")))
-            self.assertEqual(1, fake.tcp_accepts, f"{fake.tcp_accepts} connections for one worker")
+            self.assertEqual(1, fake.tcp_client_accepts, f"{fake.tcp_client_accepts} connections for one worker")
             self.assertGreaterEqual(fake.max_tcp_pipelined, 2,
                                     "never more than one query outstanding on the connection")
             self.assertLess(elapsed, 3.0, "concurrent queries were not pipelined")
@@ -234,11 +236,29 @@ class ReconnectTest(TcpUpstreamCase):
         fake = self.fakes[FORWARD]
         with Daemon(tcp_config(forward_tcp_only=True, upstream={"tcp_idle_timeout_ms": 300})):
             self.assert_answer(query(f"idle1.{FORWARD_ZONE}", timeout=3), FORWARD_IP)
-            self.assertEqual(1, fake.tcp_accepts)
-            wait_until(lambda: fake.tcp_peer_closes >= 1, timeout=5,
+            self.assertEqual(1, fake.tcp_client_accepts)
+            wait_until(lambda: fake.tcp_client_peer_closes >= 1, timeout=5,
                        what="idle upstream connection closed by the daemon")
             self.assert_answer(query(f"idle2.{FORWARD_ZONE}", timeout=3), FORWARD_IP)
-            self.assertEqual(2, fake.tcp_accepts)
+            self.assertEqual(2, fake.tcp_client_accepts)
+
+
+class TcpOnlyHealthTest(TcpUpstreamCase):
+
+    def test_tcp_only_servers_are_probed_over_tcp(self):
+        """UDP to a tcp_only set's servers may be filtered: probes over UDP would
+        mark healthy servers down."""
+        cfg = health_config()  # probes every 200 ms, down after 3 failures
+        cfg["forward"][0]["tcp_only"] = True
+        self.fakes[FORWARD].mode = "drop_udp"
+        with Daemon(cfg):
+            time.sleep(1.5)
+            probes = list(self.fakes[FORWARD].probes)
+            self.assertGreaterEqual(len(probes), 3, probes)
+            self.assertEqual({"tcp"}, {q.transport for q in probes})
+            self.assertEqual(1, metric(get_metrics(), "diresolver_upstream_up",
+                                       zone=FORWARD_ZONE_ABS, server=FORWARD_NAME))
+            self.assert_answer(query(f"after-probes.{FORWARD_ZONE}", timeout=3), FORWARD_IP)
 
 
 if __name__ == "__main__":
