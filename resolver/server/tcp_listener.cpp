@@ -68,7 +68,9 @@ bool TcpConnection::accept(uv_stream_t* server) {
   return true;
 }
 
-void TcpConnection::touch() { uv_timer_start(idle_.get(), on_idle, listener_.idle_timeout_ms_, 0); }
+void TcpConnection::touch() {
+  if (!closed_) uv_timer_start(idle_.get(), on_idle, listener_.idle_timeout_ms_, 0);
+}
 
 void TcpConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpConnection>(handle);
@@ -95,7 +97,8 @@ void TcpConnection::take_messages() {
   auto self = shared_from_this();  // a handler may close us; stay alive until we return
   taking_ = true;
   size_t offset = 0;
-  while (!closed_ && in_flight_ < max_in_flight && pending_.size() - offset >= 2) {
+  // reading_ falls when an answer sent from inside the loop fills the write queue.
+  while (!closed_ && reading_ && in_flight_ < max_in_flight && pending_.size() - offset >= 2) {
     size_t length = dns::read_u16(pending_.data() + offset);
     if (pending_.size() - offset < 2 + length) break;
     dns::Bytes message(pending_.data() + offset + 2, length);
@@ -132,8 +135,11 @@ void TcpConnection::on_idle(uv_timer_t* timer) {
 void TcpConnection::send(dns::Bytes answer) {
   if (in_flight_ > 0) --in_flight_;
   if (closed_) return;
-  auto written = [weak = weak_from_this()] {
-    if (auto self = weak.lock()) self->update_reading();
+  auto written = [weak = weak_from_this()] {  // a client reading its answers, however slowly, is not idle
+    if (auto self = weak.lock()) {
+      self->touch();
+      self->update_reading();
+    }
   };
   if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), answer.data(), answer.size(), written))
     listener_.counters_.send_failures.inc();
