@@ -57,15 +57,18 @@ class ReloadTest(harness.IntegrationCase):
     def test_an_answer_in_flight_across_a_reload_is_relayed_but_not_cached(self):
         """The old server's answer to a query sent before the reload lands after the
         reload's flush: the client gets it, but the cache must not keep it."""
-        config = harness.health_config(upstream={"attempt_timeout_ms": 1000, "attempt_timeout_min_ms": 1000},
+        config = harness.health_config(upstream={"attempt_timeout_ms": 2500, "attempt_timeout_min_ms": 2500,
+                                                 "deadline_ms": 3000},
                                        health={"interval_ms": 5000})
         config["region"]["amer"]["servers"] = [harness.FAKES[DI1][0]]
         with Daemon(config) as daemon:
             name = f"inflight.{DI_ZONE}"
-            self.fakes[DI1].delay = 0.5  # below the attempt timeout: the answer still counts
+            # Below the attempt timeout, so the answer still counts, and long enough that
+            # the reload is done before it comes, even on a loaded machine.
+            self.fakes[DI1].delay = 1.5
             self.fakes[DI1].mode = "delay"
             first = concurrent.futures.ThreadPoolExecutor(1)
-            answer = first.submit(query, name, timeout=3.0)
+            answer = first.submit(query, name, timeout=5.0)
             harness.wait_until(lambda: self.fakes[DI1].seen(name), timeout=2.0)
             config["region"]["amer"]["servers"] = [harness.FAKES[DI2][0]]
             self.reload(daemon, config=config)

@@ -123,8 +123,8 @@ struct Fixture {
 
 TEST_CASE("a TCP connection outlives the Upstream it was opened for, and closes cleanly when idle") {
   TcpEcho echo;
+  Waiter waiter;  // outlives the pool: a waiter still pending at teardown is failed, not dangling
   Fixture f(50);
-  Waiter waiter;
   auto server = f.server(7, echo.address());
   auto packet = query(1);
   REQUIRE(f.pool->submit(*server, packet, &waiter) == SubmitResult::sent);
@@ -143,8 +143,8 @@ TEST_CASE("a TCP connection outlives the Upstream it was opened for, and closes 
 
 TEST_CASE("a server id a reload gives to another address opens a new connection there") {
   TcpEcho old_address, new_address;
+  Waiter first, second;  // outlive the pool
   Fixture f(10'000);
-  Waiter first, second;
   auto before = f.server(7, old_address.address());
   auto after = f.server(7, new_address.address());
   auto first_packet = query(1), second_packet = query(2);
