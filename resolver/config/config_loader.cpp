@@ -146,11 +146,13 @@ void read_routes(const TomlTable& top, Config& config, const ZoneMap& map) {
 // A validation name is relative to every DI zone; joined, it must still be a DNS name.
 void check_validation_names(const TomlTable& top, const Config& config) {
   auto table = top.table("readiness");
-  for (size_t i = 0; table && i < config.readiness.queries.size(); ++i) {
+  if (!table) return;  // the default, "@ SOA", is the apex itself
+  for (size_t i = 0; i < config.readiness.queries.size(); ++i) {
     const auto& name = config.readiness.queries[i].name;
+    if (name == "@") continue;
     for (const auto& region : config.regions) {
       auto zone = di_zone(config.customer, region);
-      if (name != "@" && !normalize_zone_name(name + "." + zone))
+      if (!normalize_zone_name(name + "." + zone))
         table->fail("queries[" + std::to_string(i) + "]",
                     "\"" + name + "\" under " + zone + " is longer than a DNS name may be (255 octets)");
     }

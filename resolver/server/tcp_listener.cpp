@@ -127,6 +127,14 @@ void TcpConnection::update_reading() {
   take_messages();  // whole queries read before the pause
 }
 
+// A client reading its answers, however slowly, is not idle.
+void TcpConnection::on_written(uv_stream_t* stream) {
+  auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpConnection>(stream);
+  if (!self) return;
+  self->touch();
+  self->update_reading();
+}
+
 void TcpConnection::on_idle(uv_timer_t* timer) {
   auto* self = uv::Handle<uv_timer_t>::owner_of<TcpConnection>(timer);
   if (self) self->close();
@@ -135,13 +143,7 @@ void TcpConnection::on_idle(uv_timer_t* timer) {
 void TcpConnection::send(dns::Bytes answer) {
   if (in_flight_ > 0) --in_flight_;
   if (closed_) return;
-  auto written = [weak = weak_from_this()] {  // a client reading its answers, however slowly, is not idle
-    if (auto self = weak.lock()) {
-      self->touch();
-      self->update_reading();
-    }
-  };
-  if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), answer.data(), answer.size(), written))
+  if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), answer.data(), answer.size(), on_written))
     listener_.counters_.send_failures.inc();
   touch();
   update_reading();

@@ -43,6 +43,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
   static void on_idle(uv_timer_t* timer);
+  static void on_written(uv_stream_t* stream);
   void take_messages();
   void update_reading();
   void touch();

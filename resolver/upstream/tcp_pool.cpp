@@ -46,14 +46,14 @@ void UpstreamConnection::connected() {
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(socket_.get()), on_alloc, on_read) != 0) return close();
   auto unsent = std::move(unsent_);
   for (const auto& packet : unsent)
-    if (!closed_) write(packet);  // a failed write closed the socket and failed every waiter
+    if (!closed_ && !write(packet)) close();  // fails every waiter, so the rest are not written
 }
 
 SubmitResult UpstreamConnection::submit(dns::Bytes packet, PendingAnswer* waiter) {
   if (closed_) return SubmitResult::unavailable;
   auto [it, inserted] = pending_.emplace(dns::id_of(packet), waiter);
   if (!inserted) return SubmitResult::id_in_use;
-  if (connected_ && !uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), packet.data(), packet.size())) {
+  if (connected_ && !write(packet)) {
     pending_.erase(it);  // the caller learns it from the result, not from a callback while it submits
     close();
     return SubmitResult::unavailable;
@@ -63,8 +63,8 @@ SubmitResult UpstreamConnection::submit(dns::Bytes packet, PendingAnswer* waiter
   return SubmitResult::sent;
 }
 
-void UpstreamConnection::write(dns::Bytes packet) {
-  if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), packet.data(), packet.size())) close();
+bool UpstreamConnection::write(dns::Bytes packet) {
+  return uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), packet.data(), packet.size());
 }
 
 void UpstreamConnection::cancel(uint16_t id, PendingAnswer* waiter) {

@@ -58,7 +58,7 @@ class UpstreamConnection {
   void connected();
   void dispatch(dns::Bytes message);
   void take_messages();
-  void write(dns::Bytes packet);
+  bool write(dns::Bytes packet);  // false: libuv refused it at once
   void update_idle_timer();
 
   TcpPool& pool_;
