@@ -7,7 +7,7 @@
 
 #include "config/config.hpp"
 #include "readiness/validator.hpp"
-#include "server/daemon.hpp"
+#include "daemon/daemon.hpp"
 #include "snippet/snippet.hpp"
 #include "upstream/upstream_set.hpp"
 #include "util/log.hpp"

@@ -4,13 +4,13 @@
 // immutable; nothing outside config/ knows TOML. Defaults live here, inline.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "cache/answer_analysis.hpp"
 #include "net/address.hpp"
 
 namespace diresolver {
@@ -28,6 +28,32 @@ class ConfigError : public std::runtime_error {
  private:
   std::string file_, key_, reason_;
 };
+
+struct CacheSettings {
+  bool enabled = true;
+  uint64_t max_entries = 200'000;
+  uint64_t max_bytes = 64ull << 20;
+  uint32_t min_ttl = 0;
+  uint32_t max_ttl = 86'400;
+  uint32_t max_negative_ttl = 3'600;
+  uint32_t servfail_ttl = 0;
+  // RFC 8767: serve expired answers for up to a day, with TTL 30, when the
+  // upstreams cannot answer; a DI outage should not take a site's phones down.
+  uint32_t stale_ttl = 30;
+  uint32_t stale_max = 86'400;
+  // Serve stale when no fresh answer came within this (RFC 8767's client
+  // response timer, 1.8 s there; ours is below the 1.5 s query deadline).
+  uint32_t stale_after_ms = 1'000;
+  // Refresh an entry in the background when it is hit with less than this
+  // share of its lifetime left.
+  unsigned prefetch_percent = 10;
+  // Shards, each with its own lock: enough that workers rarely meet.
+  unsigned shards = 32;
+};
+
+// A zone's servers are tried in an order held in a fixed array (no allocation
+// per query), so a zone lists at most this many.
+inline constexpr size_t max_servers_per_zone = 8;
 
 struct ServerSpec {
   std::string name;  // display label: a DI site name, or the address itself

@@ -4,7 +4,6 @@
 #include <pwd.h>
 
 #include "dns/name.hpp"
-#include "upstream/upstream_set.hpp"
 
 namespace diresolver {
 
@@ -52,8 +51,8 @@ std::vector<ServerSpec> read_servers(const TomlTable& table, const std::string& 
 }
 
 void check_server_list(const TomlTable& table, const std::string& key, const std::vector<ServerSpec>& servers) {
-  if (servers.size() > ServerOrder::capacity)
-    table.fail(key, "at most " + std::to_string(ServerOrder::capacity) + " servers per zone");
+  if (servers.size() > max_servers_per_zone)
+    table.fail(key, "at most " + std::to_string(max_servers_per_zone) + " servers per zone");
   for (size_t i = 0; i < servers.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (servers[i].address == servers[j].address)

@@ -16,7 +16,7 @@ CacheSettings read_cache_settings(const TomlTable& top);
 ReadinessSettings read_readiness_settings(const TomlTable& top);
 AdminSettings read_admin_settings(const TomlTable& top);
 
-// At most ServerOrder::capacity servers, each address once (two entries for
+// At most max_servers_per_zone servers, each address once (two entries for
 // one server would share its id, health and counters).
 void check_server_list(const TomlTable& table, const std::string& key, const std::vector<ServerSpec>& servers);
 

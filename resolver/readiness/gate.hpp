@@ -22,7 +22,7 @@
 
 #include <prometheus/metric_family.h>
 
-#include "metrics/http_server.hpp"
+#include "admin/http_server.hpp"
 #include "readiness/validator.hpp"
 #include "uv/handle.hpp"
 

@@ -2,8 +2,8 @@
 
 #include "dns/name.hpp"
 #include "dns/response.hpp"
-#include "upstream/tcp_exchange.hpp"
-#include "upstream/udp_exchange.hpp"
+#include "transport/tcp_exchange.hpp"
+#include "transport/udp_exchange.hpp"
 
 namespace diresolver {
 

@@ -13,8 +13,8 @@
 
 #include "readiness/report.hpp"
 #include "server/runtime.hpp"
-#include "upstream/exchange.hpp"
-#include "upstream/tcp_pool.hpp"
+#include "transport/exchange.hpp"
+#include "transport/tcp_pool.hpp"
 #include "uv/graveyard.hpp"
 
 namespace diresolver {

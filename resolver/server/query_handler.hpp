@@ -12,7 +12,7 @@
 #include "server/client.hpp"
 #include "server/pending_clients.hpp"
 #include "server/runtime.hpp"
-#include "upstream/forwarder.hpp"
+#include "forward/forwarder.hpp"
 
 namespace diresolver {
 

@@ -22,7 +22,7 @@
 #include "server/runtime.hpp"
 #include "server/tcp_listener.hpp"
 #include "server/udp_listener.hpp"
-#include "upstream/forwarder.hpp"
+#include "forward/forwarder.hpp"
 
 namespace diresolver {
 

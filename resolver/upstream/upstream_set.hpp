@@ -23,7 +23,7 @@ namespace diresolver {
 // The servers to try for one query, best first. A fixed array: no allocation.
 class ServerOrder {
  public:
-  static constexpr size_t capacity = 8;
+  static constexpr size_t capacity = max_servers_per_zone;
   void push(uint8_t index) { items_[size_++] = index; }
   size_t size() const { return size_; }
   size_t operator[](size_t i) const { return items_[i]; }

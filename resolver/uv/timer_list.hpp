@@ -5,7 +5,7 @@
 // operations on libuv's binary heap, each walking about log2(timers) nodes
 // spread over as many transactions; under load that was 2.4 % of a miss.
 // Timers of one list should have about one duration (a kind, and for hedges
-// and attempts one server: upstream/forward_timers.hpp), so they fall due in
+// and attempts one server: forward/forward_timers.hpp), so they fall due in
 // about the order they start. Kept sorted by due time, a start appends
 // (walking back from the tail only past timers due later) and a stop unlinks:
 // constant time in the steady state. One libuv timer is armed for

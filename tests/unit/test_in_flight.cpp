@@ -5,7 +5,7 @@
 #include <set>
 #include <vector>
 
-#include "upstream/in_flight_table.hpp"
+#include "transport/in_flight_table.hpp"
 
 using diresolver::InFlightTable;
 

@@ -13,7 +13,7 @@
 #include "allocation_count.hpp"
 #include "loopback_socket.hpp"
 #include "server/pending_clients.hpp"
-#include "upstream/forwarder.hpp"
+#include "forward/forwarder.hpp"
 // Last: ldns's headers define macros that break <optional> when included before it.
 #include "packets.hpp"
 

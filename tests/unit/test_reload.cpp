@@ -1,7 +1,7 @@
 // What a reload flushes and what it says needs a restart.
 #include <doctest/doctest.h>
 
-#include "server/reload.hpp"
+#include "config/config_diff.hpp"
 
 using namespace diresolver;
 

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "upstream/tcp_pool.hpp"
+#include "transport/tcp_pool.hpp"
 #include "upstream/upstream_registry.hpp"
 
 using namespace diresolver;

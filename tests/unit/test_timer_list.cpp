@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "upstream/forward_timers.hpp"
+#include "forward/forward_timers.hpp"
 #include "uv/timer_list.hpp"
 
 using diresolver::uv::ListTimer;

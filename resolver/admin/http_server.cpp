@@ -1,4 +1,4 @@
-#include "metrics/http_server.hpp"
+#include "admin/http_server.hpp"
 
 #include <CivetServer.h>
 

@@ -1,4 +1,4 @@
-#include "server/reload.hpp"
+#include "config/config_diff.hpp"
 
 #include <algorithm>
 

@@ -16,9 +16,9 @@
 
 #include "config/config.hpp"
 #include "metrics/counters.hpp"
-#include "upstream/exchange.hpp"
-#include "upstream/query_id.hpp"
-#include "upstream/tcp_pool.hpp"
+#include "transport/exchange.hpp"
+#include "transport/query_id.hpp"
+#include "transport/tcp_pool.hpp"
 #include "upstream/upstream_set.hpp"
 #include "uv/graveyard.hpp"
 #include "uv/handle.hpp"

@@ -17,7 +17,7 @@
 #include "dns/query.hpp"
 #include "metrics/counters.hpp"
 #include "upstream/error.hpp"
-#include "upstream/query_id.hpp"
+#include "transport/query_id.hpp"
 #include "upstream/upstream.hpp"
 
 namespace diresolver {

@@ -1,4 +1,4 @@
-#include "upstream/tcp_pool.hpp"
+#include "transport/tcp_pool.hpp"
 
 #include <algorithm>
 

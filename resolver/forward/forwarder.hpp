@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "upstream/transaction.hpp"
+#include "forward/transaction.hpp"
 #include "uv/end_of_turn.hpp"
 
 namespace diresolver {

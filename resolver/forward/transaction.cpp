@@ -1,4 +1,4 @@
-#include "upstream/transaction.hpp"
+#include "forward/transaction.hpp"
 
 #include <algorithm>
 

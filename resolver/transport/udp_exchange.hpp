@@ -7,7 +7,7 @@
 // ignored, and the attempt keeps waiting for the real answer.
 #pragma once
 
-#include "upstream/exchange.hpp"
+#include "transport/exchange.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {

@@ -1,4 +1,4 @@
-#include "upstream/forwarder.hpp"
+#include "forward/forwarder.hpp"
 
 namespace diresolver {
 

@@ -1,4 +1,4 @@
-#include "server/privileges.hpp"
+#include "daemon/privileges.hpp"
 
 #include <grp.h>
 #include <pwd.h>

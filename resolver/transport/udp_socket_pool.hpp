@@ -24,7 +24,7 @@
 #include "metrics/counters.hpp"
 #include "net/address.hpp"
 #include "net/datagram_batch.hpp"
-#include "upstream/in_flight_table.hpp"
+#include "transport/in_flight_table.hpp"
 #include "uv/end_of_turn.hpp"
 #include "uv/handle.hpp"
 

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "cache/packet_cache.hpp"
-#include "metrics/http_server.hpp"
+#include "admin/http_server.hpp"
 
 namespace diresolver {
 

@@ -1,4 +1,4 @@
-#include "metrics/status.hpp"
+#include "admin/status.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "upstream/udp_socket_pool.hpp"
+#include "transport/udp_socket_pool.hpp"
 
 #include <sys/socket.h>
 

@@ -1,4 +1,4 @@
-#include "metrics/cache_admin.hpp"
+#include "admin/cache_admin.hpp"
 
 #include "dns/name.hpp"
 #include "util/log.hpp"

@@ -1,10 +1,10 @@
-#include "upstream/prober.hpp"
+#include "health/prober.hpp"
 
 #include <algorithm>
 
 #include "dns/query.hpp"
-#include "upstream/tcp_exchange.hpp"
-#include "upstream/udp_exchange.hpp"
+#include "transport/tcp_exchange.hpp"
+#include "transport/udp_exchange.hpp"
 
 namespace diresolver {
 

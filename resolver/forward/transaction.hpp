@@ -23,11 +23,11 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "upstream/exchange.hpp"
-#include "upstream/forward_timers.hpp"
-#include "upstream/pooled_udp_exchange.hpp"
-#include "upstream/query_id.hpp"
-#include "upstream/tcp_exchange.hpp"
+#include "transport/exchange.hpp"
+#include "forward/forward_timers.hpp"
+#include "transport/pooled_udp_exchange.hpp"
+#include "transport/query_id.hpp"
+#include "transport/tcp_exchange.hpp"
 #include "upstream/upstream_set.hpp"
 
 namespace diresolver {

@@ -6,8 +6,8 @@
 // servers close at will).
 #pragma once
 
-#include "upstream/exchange.hpp"
-#include "upstream/tcp_pool.hpp"
+#include "transport/exchange.hpp"
+#include "transport/tcp_pool.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {

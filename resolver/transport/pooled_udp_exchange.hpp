@@ -9,9 +9,9 @@
 // handle set-up or close.
 #pragma once
 
-#include "upstream/exchange.hpp"
-#include "upstream/forward_timers.hpp"
-#include "upstream/udp_socket_pool.hpp"
+#include "transport/exchange.hpp"
+#include "forward/forward_timers.hpp"
+#include "transport/udp_socket_pool.hpp"
 #include "uv/timer_list.hpp"
 
 namespace diresolver {

@@ -1,4 +1,4 @@
-#include "metrics/collector.hpp"
+#include "admin/collector.hpp"
 
 #include "metrics/collector_parts.hpp"
 #include "metrics/families.hpp"

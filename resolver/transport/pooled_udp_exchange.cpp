@@ -1,4 +1,4 @@
-#include "upstream/pooled_udp_exchange.hpp"
+#include "transport/pooled_udp_exchange.hpp"
 
 namespace diresolver {
 

@@ -1,4 +1,4 @@
-#include "upstream/query_id.hpp"
+#include "transport/query_id.hpp"
 
 #include <openssl/rand.h>
 

@@ -1,4 +1,4 @@
-#include "upstream/exchange.hpp"
+#include "transport/exchange.hpp"
 
 #include "dns/response.hpp"
 

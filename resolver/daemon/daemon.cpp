@@ -1,4 +1,4 @@
-#include "server/daemon.hpp"
+#include "daemon/daemon.hpp"
 
 #include <prometheus/text_serializer.h>
 
@@ -9,16 +9,16 @@
 #include <thread>
 
 #include "dns/name.hpp"
-#include "metrics/cache_admin.hpp"
-#include "metrics/collector.hpp"
-#include "metrics/http_server.hpp"
-#include "metrics/status.hpp"
+#include "admin/cache_admin.hpp"
+#include "admin/collector.hpp"
+#include "admin/http_server.hpp"
+#include "admin/status.hpp"
 #include "readiness/gate.hpp"
 #include "readiness/notifier.hpp"
-#include "server/privileges.hpp"
-#include "server/reload.hpp"
+#include "daemon/privileges.hpp"
+#include "config/config_diff.hpp"
 #include "server/worker.hpp"
-#include "upstream/prober.hpp"
+#include "health/prober.hpp"
 #include "util/log.hpp"
 #include "uv/handle.hpp"
 

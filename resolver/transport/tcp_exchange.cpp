@@ -1,4 +1,4 @@
-#include "upstream/tcp_exchange.hpp"
+#include "transport/tcp_exchange.hpp"
 
 namespace diresolver {
 

@@ -1,4 +1,4 @@
-#include "upstream/udp_exchange.hpp"
+#include "transport/udp_exchange.hpp"
 
 namespace diresolver {
 
