@@ -8,9 +8,15 @@ per recvmmsg and sendmmsg, no cache, no checks, no timers. Its CPU per answer is
 moving the datagrams costs on this kernel. diresolver (one worker, warmed with the
 same 1000 names) and the floor are pinned to CPU 0 and take turns under the same
 dnsperf load on CPU 1: ROUNDS x opts.duration seconds each, cache hits, then cache
-misses (fresh names for diresolver every round; the relay caches nothing, so it
-reuses its own). The report gives medians and what diresolver spends above the
-floor: its own work.
+misses. The report gives medians and what diresolver spends above the floor: its own
+work.
+
+Cache-miss names: diresolver gets distinct names it has never seen, a fresh set each
+round, as many as its fastest cache-hit round says it could answer in a run, with a
+margin (throughput.size_miss_names: measured rate x duration x 1.5, capped so that the
+ROUNDS sets fit its cache without eviction). The relay caches nothing, so it loops over
+the first set for the whole run and cannot run out. A diresolver run that still uses its
+names up (a box faster than the cap allows for) ends early, and the report says so.
 """
 
 import os
@@ -21,49 +27,65 @@ from bench_isolation import log, require_loopback
 
 ROUNDS = 4
 HIT_FLOOR_ADDR, MISS_FLOOR_ADDR = "127.0.0.5", "127.0.0.6"
-MISS_NAMES_PER_ROUND = 400_000   # more than diresolver answers in 5 s on this VM (about 60k/s)
+MISS_NAME_OFFSET = 10_000_000    # the floor's miss names: m10000000... (none warmed)
 
 
 def bench_floor(opts, pair, bench):
     """bench: the throughput module (its Diresolver, dnsperf, warm, ...)."""
     require_loopback(HIT_FLOOR_ADDR, MISS_FLOOR_ADDR, bench.AUTH_A)
     binary = reflector_binary(opts)
-    dires = bench.Diresolver(opts)
+    resolvers = {"diresolver": bench.Diresolver(opts)}
+    labels = list(resolvers) + ["floor"]
     hit_floor = Floor(bench, opts, [binary, HIT_FLOOR_ADDR, "53"], HIT_FLOOR_ADDR)
     miss_floor = Floor(bench, opts, [binary, MISS_FLOOR_ADDR, "53", bench.AUTH_A, "53"], MISS_FLOOR_ADDR)
-    miss_files = [bench.write_names(f"{opts.run_dir}/floor-miss-{i}.txt", 10_000_000 + i * MISS_NAMES_PER_ROUND,
-                                    MISS_NAMES_PER_ROUND) for i in range(ROUNDS)]
-    runs = {}
-    log(f"floor: udp_reflector and diresolver, each on CPU {bench.CPU_FWD}, {ROUNDS} alternating "
-        f"rounds of {opts.duration} s, cache hits then cache misses")
+    runs, limits = {}, []
+    log(f"floor: udp_reflector and {' and '.join(resolvers)}, each on CPU {bench.CPU_FWD}, "
+        f"{ROUNDS} rotated rounds of {opts.duration} s, cache hits then cache misses")
     try:
-        dires.start(1, {bench.CPU_FWD})
-        bench.warm(opts, dires, pair)
+        for r in resolvers.values():
+            r.start(1, {bench.CPU_FWD})
+            bench.warm(opts, r, pair)
         hit_floor.start()
         miss_floor.start()
         for i in range(ROUNDS):
-            for label in (("diresolver", "floor") if i % 2 == 0 else ("floor", "diresolver")):
-                resolver = dires if label == "diresolver" else hit_floor
-                measure(runs, bench, opts, pair, "hit", label, resolver, opts.hit_file, once=False)
+            for label in rotated(labels, i):
+                resolver = resolvers.get(label, hit_floor)
+                measure(runs, bench, opts, pair, "hit", label, resolver, opts.hit_file)
+        # Sized now, from how fast the diresolver(s) answered the hits just measured.
+        count = bench.size_miss_names(opts, "floor", [m.qps for label in resolvers
+                                                      for m in runs.get(("hit", label), [])], ROUNDS)
+        files = bench.write_miss_files(opts, "floor-miss", count, ROUNDS, MISS_NAME_OFFSET)
         for i in range(ROUNDS):
-            for label in (("diresolver", "floor") if i % 2 == 0 else ("floor", "diresolver")):
-                resolver = dires if label == "diresolver" else miss_floor
-                names = miss_files[i] if label == "diresolver" else miss_files[0]
-                measure(runs, bench, opts, pair, "miss", label, resolver, names, once=True)
+            for label in rotated(labels, i):
+                if label == "floor":          # caches nothing: loops over one set
+                    measure(runs, bench, opts, pair, "miss", label, miss_floor, files[0])
+                else:
+                    m = measure(runs, bench, opts, pair, "miss", label, resolvers[label], files[i],
+                                once=True)
+                    limit = bench.ran_out(m, count, opts.duration)
+                    if limit:
+                        log(f"{label} cache miss, round {i + 1}: {limit}")
+                        limits.append(f"{label} cache miss, round {i + 1}: {limit}")
     finally:
-        for r in (dires, hit_floor, miss_floor):
+        for r in list(resolvers.values()) + [hit_floor, miss_floor]:
             r.stop()
-    report(runs)
+    report(bench, runs, labels, limits)
 
 
-def measure(runs, bench, opts, pair, what, label, resolver, names, once):
+def rotated(labels, i):
+    """Round i starts with the i-th label, so none is always first or last."""
+    k = i % len(labels)
+    return labels[k:] + labels[:k]
+
+
+def measure(runs, bench, opts, pair, what, label, resolver, names, once=False):
+    """once: each name asked once (dnsperf -n 1), else the file looped for the whole run."""
     m = bench.dnsperf(opts, f"floor {what}", resolver, pair, names, seconds=opts.duration,
                       once=once, cpus={bench.CPU_LOAD}, percentiles=True)  # dnsperf -v, as in the main table
-    if m.sent >= MISS_NAMES_PER_ROUND and once:
-        raise RuntimeError(f"{label} cache miss used up its {MISS_NAMES_PER_ROUND} names early")
     log(f"{label} cache {what}: {m.qps:,.0f} q/s, {m.us_per_answer:.2f} µs/answer, "
-        f"lost {m.lost_pct:.2f} %, p99 {m.p99_ms:.2f} ms")
+        f"lost {m.lost_pct:.2f} %, p99 {m.p99_ms:.2f} ms, limited by: {bench.verdict(m, True)}")
     runs.setdefault((what, label), []).append(m)
+    return m
 
 
 def reflector_binary(opts):
@@ -98,16 +120,27 @@ class Floor:
         return self.child.pid
 
 
-def report(runs):
+def report(bench, runs, labels, limits):
     def med(what, label, get):
         return statistics.median(get(m) for m in runs[(what, label)])
 
-    print(f"\ndiresolver against the floor (udp_reflector), medians of {ROUNDS} alternating rounds")
-    print(f"{'':<24}{'q/s':>10}{'µs/answer':>11}{'CPU 0 µs/answer':>17}")
+    others = [label for label in labels if label != "floor"]
+    print(f"\n{' and '.join(others)} against the floor (udp_reflector), medians of {ROUNDS} rotated rounds")
+    print(f"{'':<24}{'q/s':>10}{'µs/answer':>11}{'CPU 0 µs/answer':>17}{'p99 ms':>8}  limited by")
     for what in ("hit", "miss"):
-        for label in ("diresolver", "floor"):
+        for label in labels:
             print(f"{'cache ' + what + ', ' + label:<24}{med(what, label, lambda m: m.qps):>10,.0f}"
                   f"{med(what, label, lambda m: m.us_per_answer):>11.2f}"
-                  f"{med(what, label, lambda m: m.cpu0_us_per_answer):>17.2f}")
-        own = med(what, "diresolver", lambda m: m.us_per_answer) - med(what, "floor", lambda m: m.us_per_answer)
-        print(f"cache {what}: diresolver's own work above the floor: {own:.2f} µs/answer")
+                  f"{med(what, label, lambda m: m.cpu0_us_per_answer):>17.2f}"
+                  f"{bench.fmt(med(what, label, lambda m: m.p99_ms or 0), 2):>8}"
+                  f"  {bench.verdicts(runs[(what, label)], True)}")
+        for label in others:
+            own = (med(what, label, lambda m: m.us_per_answer)
+                   - med(what, "floor", lambda m: m.us_per_answer))
+            print(f"cache {what}: {label}'s own work above the floor: {own:.2f} µs/answer")
+    print(f"limited by: resolver = CPU {bench.CPU_FWD} (the server) was >= {bench.SATURATED:.0f} % busy; "
+          f"load side = CPU {bench.CPU_LOAD} (dnsperf, the DI pair) was, so queries/s is a lower "
+          "bound; both CPUs = both were: queries/s may be a lower bound, µs/answer compares")
+    if limits:
+        print("notes:")
+        print("\n".join(f"  - {n}" for n in limits))

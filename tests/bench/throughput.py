@@ -6,8 +6,9 @@ generator), with dnsperf as the client:
 
   pinned     all resolvers started with one worker thread each, pinned to CPU 0
              (only the one being measured has traffic), dnsperf on CPU 1: cache
-             hit (a warmed set of 1000 names, looped), then cache miss (a slice of
-             distinct names never asked before), ROUNDS rounds of DURATION seconds,
+             hit (a warmed set of 1000 names, looped), then cache miss (a set of
+             distinct names never asked before, sized from the hit rates just
+             measured: size_miss_names), ROUNDS rounds of DURATION seconds,
              the resolvers' order rotated each round; the report gives medians;
   memory     per resolver, a fresh instance (one worker, CPU 0) filled with 100k,
              then 1M, distinct names: VmRSS growth per cached entry;
@@ -56,7 +57,9 @@ RESOLVERS = tuple(ADDRS)
 CPU_FWD, CPU_LOAD = 0, 1        # the resolver's core; dnsperf's and the DI pair's
 CACHE_ENTRIES = 2_000_000       # every resolver's cache bound: the 1M fill fits
 HIT_NAMES = 1000                # the cache-hit working set
-NAMES = 1_000_000               # distinct names: cache-miss runs and the fills
+NAMES = 1_000_000               # distinct names: the fills (and the cache-miss runs' fallback)
+MISS_SAFETY = 1.5               # cache-miss names per run: measured rate x run length x this
+MISS_MIN_NAMES = 20_000
 SAMPLE = 1000                   # names re-asked to check that a fill was cached
 READY_TIMEOUT = 15.0
 STOP_GRACE = 5.0
@@ -407,6 +410,7 @@ class Measured:
     busy_s: dict = field(default_factory=dict)  # per CPU: seconds not idle
     steal: float = 0.0          # % of all CPUs' time stolen by the hypervisor
     other_cpu: float = 0.0      # % of one core used by processes that are not ours
+    ended: str = ""             # why dnsperf stopped: "time limit", "end of file", ...
 
     @property
     def lost_pct(self):
@@ -441,6 +445,7 @@ def parse_dnsperf(text, m):
     m.completed = num(r"^\s*Queries completed:\s+(\d+)", int) or 0
     m.lost = num(r"^\s*Queries lost:\s+(\d+)", int) or 0
     m.qps = num(r"^\s*Queries per second:\s+([0-9.]+)") or 0.0
+    m.ended = num(r"Testing complete \(([^)]*)\)", str) or ""
     avg = num(r"^\s*Average Latency \(s\):\s+([0-9.]+)")
     m.avg_ms = avg * 1e3 if avg is not None else None
     codes = re.search(r"^\s*Response codes:\s+(.*)$", text, re.M)
@@ -610,12 +615,53 @@ class Results:
     rss_after_miss_kib: int = None                 # after every pinned miss round
     fills: list = field(default_factory=list)      # Fill
     errors: list = field(default_factory=list)
+    limits: list = field(default_factory=list)     # what limited a figure (not an error)
 
 
 def write_names(path, start, count, step=1):
     with open(path, "w") as f:
         f.writelines(f"m{i}.{ZONE} A\n" for i in range(start, start + count, step))
     return path
+
+
+def size_miss_names(opts, what, rates, runs):
+    """How many distinct names each cache-miss run of a phase gets, from a measured rate.
+
+    rates: queries/s of the cache-hit runs just before, of the resolvers about to take
+    misses (a miss costs a resolver more than a hit, so the fastest hit bounds its miss
+    rate). Names = that rate x the run's seconds x MISS_SAFETY, at least MISS_MIN_NAMES,
+    at most what `runs` runs against one instance leave room for in its cache
+    (CACHE_ENTRIES, less the hit set): eviction would change what a miss costs. A run
+    that still uses its names up stops early and says so (ran_out); it never raises.
+    """
+    cap = (CACHE_ENTRIES - 2 * HIT_NAMES) // runs
+    rate = max((r for r in rates if r), default=0)
+    if rate:
+        want = int(rate * opts.duration * MISS_SAFETY)
+        how = f"the fastest cache-hit run before it ({rate:,.0f} q/s) x {opts.duration} s x {MISS_SAFETY}"
+    else:
+        want = NAMES // runs
+        how = f"no cache-hit rate measured, so the fixed {NAMES:,} / {runs}"
+    count = max(MISS_MIN_NAMES, min(want, cap))
+    log(f"{what}: {count:,} distinct names per cache-miss run, sized from {how} = {want:,}"
+        + (f", capped at {cap:,} ({runs} runs against one instance must fit its "
+           f"{CACHE_ENTRIES:,}-entry cache without eviction)" if want > cap else "")
+        + (f", raised to the minimum {MISS_MIN_NAMES:,}" if want < MISS_MIN_NAMES else ""))
+    return count
+
+
+def write_miss_files(opts, tag, count, runs, offset=0):
+    """One file of `count` distinct names per run, none shared between runs."""
+    return [write_names(f"{opts.run_dir}/{tag}-{i}.txt", offset + i * count, count)
+            for i in range(runs)]
+
+
+def ran_out(m, count, seconds):
+    """None, or what limited a once-through (-n 1) run that used up its names early."""
+    if m.ended != "end of file" and m.sent < count:
+        return None
+    return (f"ran out of its {count:,} names after {m.wall:.1f} s of {seconds} s "
+            f"(queries/s is over that shorter run)")
 
 
 def warm(opts, resolver, pair):
@@ -662,6 +708,13 @@ def measure(results, resolver, what, fn):
         return None
 
 
+def note_ran_out(res, m, count, seconds, what):
+    limit = ran_out(m, count, seconds)
+    if limit:
+        log(f"{what}: {limit}")
+        res.limits.append(f"{what}: {limit}")
+
+
 def bench_pinned(opts, resolvers, pair, results):
     log(f"pinned: each resolver one worker on CPU {CPU_FWD}; dnsperf and the DI pair on "
         f"CPU {CPU_LOAD}; {opts.rounds} round(s) of {opts.duration} s")
@@ -681,17 +734,18 @@ def bench_pinned(opts, resolvers, pair, results):
                     cpus={CPU_LOAD}, percentiles=True))
                 if m:
                     results[r.key].hit.append(m)
+        count = size_miss_names(opts, "pinned", [m.qps for r in live for m in results[r.key].hit],
+                                opts.rounds)
+        files = write_miss_files(opts, "miss", count, opts.rounds)
         for i, order in rounds(opts, live):
             for r in order:
                 log(f"{r.key}: cache miss, round {i + 1}")
                 m = measure(results, r, "cache miss", lambda: dnsperf(
-                    opts, "cache miss", r, pair, opts.miss_files[i], seconds=opts.duration,
+                    opts, "cache miss", r, pair, files[i], seconds=opts.duration,
                     once=True, cpus={CPU_LOAD}, percentiles=True))
                 if m:
                     results[r.key].miss.append(m)
-                    if m.sent >= opts.miss_slice:
-                        results[r.key].errors.append(
-                            f"cache miss round {i + 1} used up its {opts.miss_slice} names early")
+                    note_ran_out(results[r.key], m, count, opts.duration, f"cache miss round {i + 1}")
         for r in live:
             results[r.key].rss_after_miss_kib = rss_kib(r.pid)
     finally:
@@ -748,15 +802,20 @@ def bench_allcores(opts, resolvers, pair, results):
                     opts, "all cores", r, pair, opts.hit_file, seconds=opts.duration))
                 if m:
                     results[r.key].allcores.append(m)
-        # These instances are fresh, so the pinned phase's miss names are misses again.
+        # These instances are fresh, so names the pinned phase asked are misses again.
+        count = size_miss_names(opts, "all cores", [m.qps for r in live for m in results[r.key].allcores],
+                                opts.rounds)
+        files = write_miss_files(opts, "miss-allcores", count, opts.rounds)
         for i, order in rounds(opts, live):
             for r in order:
                 log(f"{r.key}: cache miss on all cores, round {i + 1}")
                 m = measure(results, r, "all cores miss", lambda: dnsperf(
-                    opts, "all cores miss", r, pair, opts.miss_files[i], seconds=opts.duration,
+                    opts, "all cores miss", r, pair, files[i], seconds=opts.duration,
                     once=True, percentiles=True))
                 if m:
                     results[r.key].allcores_miss.append(m)
+                    note_ran_out(results[r.key], m, count, opts.duration,
+                                 f"all cores cache miss round {i + 1}")
     finally:
         for r in live:
             r.stop()
@@ -958,7 +1017,7 @@ def notes_for(opts, results, order):
                 elif "both CPUs" in v:
                     notes.append(f"{LABELS[r]} {runs[0].what}: CPU {CPU_LOAD} (dnsperf) was saturated "
                                  "too: queries/s may be a lower bound; CPU µs/answer compares")
-        notes += [f"{LABELS[r]}: {e}" for e in res.errors]
+        notes += [f"{LABELS[r]}: {e}" for e in res.errors + res.limits]
     return list(dict.fromkeys(notes))          # once each, in order
 
 
@@ -1046,11 +1105,9 @@ def main():
     with open(f"{opts.run_dir}/hit.txt", "w") as f:
         f.writelines(f"h{i}.{ZONE} A\n" for i in range(HIT_NAMES))
     opts.hit_file = f"{opts.run_dir}/hit.txt"
-    # Cache-miss rounds: a slice of the distinct names each (fresh for every resolver,
-    # whose cache has never seen them). The fills use the same names on fresh instances.
-    opts.miss_slice = NAMES // opts.rounds
-    opts.miss_files = [write_names(f"{opts.run_dir}/miss-{i}.txt", i * opts.miss_slice, opts.miss_slice)
-                       for i in range(opts.rounds)]
+    # Cache-miss runs get their names once the cache hits before them have measured how
+    # fast the resolvers answer (size_miss_names). The fills use the same names on fresh
+    # instances.
     opts.fill_files = {label: write_names(f"{opts.run_dir}/fill-{label}.txt", start, count)
                        for label, start, count in opts.fills}
 
