@@ -9,7 +9,7 @@ moving the datagrams costs on this kernel. diresolver (one worker, warmed with t
 same 1000 names) and the floor are pinned to CPU 0 and take turns under the same
 dnsperf load on CPU 1: ROUNDS x opts.duration seconds each, cache hits, then cache
 misses. The report gives medians and what diresolver spends above the floor: its own
-work.
+work. With --baseline, a second diresolver build takes its turns too.
 
 Cache-miss names: diresolver gets distinct names it has never seen, a fresh set each
 round, as many as its fastest cache-hit round says it could answer in a run, with a
@@ -35,6 +35,8 @@ def bench_floor(opts, pair, bench):
     require_loopback(HIT_FLOOR_ADDR, MISS_FLOOR_ADDR, bench.AUTH_A)
     binary = reflector_binary(opts)
     resolvers = {"diresolver": bench.Diresolver(opts)}
+    if opts.baseline:
+        resolvers["baseline"] = bench.DiresolverBaseline(opts)
     labels = list(resolvers) + ["floor"]
     hit_floor = Floor(bench, opts, [binary, HIT_FLOOR_ADDR, "53"], HIT_FLOOR_ADDR)
     miss_floor = Floor(bench, opts, [binary, MISS_FLOOR_ADDR, "53", bench.AUTH_A, "53"], MISS_FLOOR_ADDR)
@@ -138,6 +140,12 @@ def report(bench, runs, labels, limits):
             own = (med(what, label, lambda m: m.us_per_answer)
                    - med(what, "floor", lambda m: m.us_per_answer))
             print(f"cache {what}: {label}'s own work above the floor: {own:.2f} µs/answer")
+        if "baseline" in others:
+            cpu = (med(what, "diresolver", lambda m: m.us_per_answer)
+                   / med(what, "baseline", lambda m: m.us_per_answer))
+            qps = med(what, "diresolver", lambda m: m.qps) / med(what, "baseline", lambda m: m.qps)
+            print(f"cache {what}: diresolver / baseline: {cpu:.2f}x the CPU per answer, "
+                  f"{qps:.2f}x the queries/s")
     print(f"limited by: resolver = CPU {bench.CPU_FWD} (the server) was >= {bench.SATURATED:.0f} % busy; "
           f"load side = CPU {bench.CPU_LOAD} (dnsperf, the DI pair) was, so queries/s is a lower "
           "bound; both CPUs = both were: queries/s may be a lower bound, µs/answer compares")

@@ -21,6 +21,9 @@ dnsperf (wait4 rusage) and of the fake DI servers, the machine's CPU use
 (/proc/stat) and how many A queries reached the fake DI servers (Knot mod-stats),
 so the report can say which side was the bottleneck and whether hits were hits.
 
+With --baseline BIN, "diresolver-baseline" (another diresolver build, same config,
+127.0.0.7) is one more resolver in every phase, and the report a dires/baseline column.
+
 Runs only inside the private network namespace the bash script made; every process
 it starts is a child of this one that dies with it (PR_SET_PDEATHSIG) and is
 stopped by its own PID.
@@ -48,11 +51,16 @@ from dataclasses import dataclass, field
 ZONE = "acme.amer.wxc-di.webex.com"
 AUTH_A, AUTH_B = "127.0.0.11", "127.0.0.12"
 DEFAULT_ZONE, AUTH_D = "example", "127.0.0.14"   # the default upstream: every other name
-ADDRS = {"diresolver": "127.0.0.1", "unbound": "127.0.0.2", "dnsdist": "127.0.0.3"}
+ADDRS = {"diresolver": "127.0.0.1", "unbound": "127.0.0.2", "dnsdist": "127.0.0.3",
+         "diresolver-baseline": "127.0.0.7"}     # --baseline: another diresolver build
 DIRES_ADMIN = "127.0.0.1:9553"
+BASELINE_ADMIN = "127.0.0.7:9553"
 DNSDIST_WEB = "127.0.0.3:8083"
-LABELS = {"diresolver": "diresolver", "unbound": "Unbound", "dnsdist": "dnsdist"}
-RESOLVERS = tuple(ADDRS)
+LABELS = {"diresolver": "diresolver", "unbound": "Unbound", "dnsdist": "dnsdist",
+          "diresolver-baseline": "diresolver-baseline"}
+SHORT = {"diresolver-baseline": "baseline"}     # in the ratio columns' headings
+RESOLVERS = ("diresolver", "unbound", "dnsdist")  # --only's choices
+BASELINE = "diresolver-baseline"
 
 CPU_FWD, CPU_LOAD = 0, 1        # the resolver's core; dnsperf's and the DI pair's
 CACHE_ENTRIES = 2_000_000       # every resolver's cache bound: the 1M fill fits
@@ -274,11 +282,15 @@ class Resolver:
 class Diresolver(Resolver):
     key = "diresolver"
 
+    def __init__(self, opts):
+        super().__init__(opts)
+        self.binary, self.admin = opts.diresolver, DIRES_ADMIN
+
     def write_config(self, workers, tag, counting):
         conf = render(f"{self.opts.templates}/diresolver.toml.in", f"{self.opts.run_dir}/{tag}.toml",
-                      ROOT=self.opts.root, ADDR=self.addr, WORKERS=workers, ADMIN=DIRES_ADMIN,
+                      ROOT=self.opts.root, ADDR=self.addr, WORKERS=workers, ADMIN=self.admin,
                       CACHE_ENTRIES=CACHE_ENTRIES, AUTH_A=AUTH_A, AUTH_B=AUTH_B, AUTH_D=AUTH_D)
-        out = subprocess.run([self.opts.diresolver, "config-test", "-c", conf], capture_output=True,
+        out = subprocess.run([self.binary, "config-test", "-c", conf], capture_output=True,
                              text=True, timeout=10)
         if out.returncode != 0:
             raise RuntimeError(f"diresolver config-test: {out.stderr.strip() or out.stdout.strip()}")
@@ -288,12 +300,22 @@ class Diresolver(Resolver):
         return conf
 
     def argv(self, conf):
-        return [self.opts.diresolver, "run", "-c", conf]
+        return [self.binary, "run", "-c", conf]
 
     def entries(self):
         m = re.search(r"^diresolver_cache_entries(?:\{[^}]*\})? ([0-9.e+]+)$",
-                      http_get(DIRES_ADMIN, "/metrics"), re.M)
+                      http_get(self.admin, "/metrics"), re.M)
         return int(float(m.group(1))) if m else None
+
+
+class DiresolverBaseline(Diresolver):
+    """--baseline: another diresolver build (e.g. the commit before a refactoring), run
+    beside the current one with the same config on its own addresses."""
+    key = BASELINE
+
+    def __init__(self, opts):
+        super().__init__(opts)
+        self.binary, self.admin = opts.baseline, BASELINE_ADMIN
 
 
 class Unbound(Resolver):
@@ -345,7 +367,8 @@ class Dnsdist(Resolver):
         return None
 
 
-RESOLVER_CLASSES = {"diresolver": Diresolver, "unbound": Unbound, "dnsdist": Dnsdist}
+RESOLVER_CLASSES = {"diresolver": Diresolver, "unbound": Unbound, "dnsdist": Dnsdist,
+                    BASELINE: DiresolverBaseline}
 
 
 # ---- dnsperf ------------------------------------------------------------------------------
@@ -545,7 +568,7 @@ SYSCALLS = ("recvmmsg", "recvmsg", "recvfrom", "sendmmsg", "sendmsg", "sendto", 
 def profile_start(opts, what, resolver, seconds):
     """--profile: perf record (call graphs) and perf stat (system calls) of diresolver
     (or, with --floor, of udp_reflector too) for most of a measured run."""
-    if not opts.profile or not (resolver.key == "diresolver" or resolver.key.startswith("floor")):
+    if not opts.profile or not (resolver.key.startswith("diresolver") or resolver.key.startswith("floor")):
         return None
     base = f"{opts.run_dir}/perf-{resolver.key}-{what.replace(' ', '_')}-{time.monotonic_ns()}"
     window = max(1, seconds - 1)
@@ -896,12 +919,31 @@ def versions(opts):
     with open("/proc/cpuinfo") as f:
         model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
     parts = [("diresolver", [opts.diresolver, "--version"], r"diresolver (\S+)"),
+             *([("baseline diresolver", [opts.baseline, "--version"], r"diresolver (\S+)")]
+               if opts.baseline else []),
              ("Unbound", ["unbound", "-V"], r"Version (\S+)"),
              ("dnsdist", ["dnsdist", "--version"], r"dnsdist (\S+)"),
              ("dnsperf", ["dnsperf", "-h"], r"Version (\S+)"),
              ("Knot", ["knotd", "--version"], r"version (\S+)")]
-    return ", ".join([f"{name} {first(argv, pattern)}" for name, argv, pattern in parts]
+    def where(name, argv):
+        """With --baseline: which binary, and the commit of the tree it sits in."""
+        if not opts.baseline or not name.endswith("diresolver"):
+            return ""
+        return f" ({argv[0]}, {build_tree(argv[0])})"
+    return ", ".join([f"{name} {first(argv, pattern)}{where(name, argv)}" for name, argv, pattern in parts]
                      + [f"{len(os.sched_getaffinity(0))} x {model}, Linux {os.uname().release}"])
+
+
+def build_tree(binary):
+    """'tree <commit>[-dirty]' of the git work tree a binary was built in (its build
+    directory sits inside it), or 'no git tree'. The tree may have moved on since."""
+    try:
+        out = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(binary)), "describe",
+                              "--always", "--dirty", "--abbrev=7"], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "no git tree"
+    return f"tree {out.stdout.strip()}" if out.returncode == 0 and out.stdout.strip() else "no git tree"
 
 
 def build_sections(opts, results, order):
@@ -1027,13 +1069,16 @@ def print_report(opts, results, order):
         print("nothing was measured (every phase skipped?)")
         return
     peers = [r for r in order if r != "diresolver"] if "diresolver" in order else []
-    cols = [LABELS[r] for r in order] + [f"dires/{LABELS[p]}" for p in peers]
+    cols = [LABELS[r] for r in order] + [f"dires/{SHORT.get(p, LABELS[p])}" for p in peers]
     width = max(len(label) for _, rows in sections for label, *_ in rows) + 2
+    cw = max([16] + [len(c) + 2 for c in cols])           # 16 unless a heading is longer
     notes = notes_for(opts, results, order)
     setup = (f"fake DI pair {AUTH_A}, {AUTH_B} (knotd, wildcard A, TTL 3600); dnsperf -c "
              f"{opts.clients} -q {opts.outstanding} -T 1; pinned runs: resolver on CPU {CPU_FWD}, "
              f"dnsperf and the DI pair on CPU {CPU_LOAD}")
     legend = "ratio = diresolver / peer (queries/s: higher is better; latency, CPU, memory: lower)"
+    if BASELINE in order:
+        legend += "; dires/baseline = this build / the --baseline build"
 
     print("\nthroughput: " + ", ".join(f"{LABELS[r]} on {ADDRS[r]}" for r in order))
     ver = versions(opts)
@@ -1042,10 +1087,10 @@ def print_report(opts, results, order):
     print(legend)
     for title, rows in sections:
         print(f"\n{title}")
-        print(" " * width + "".join(f"{c:>16}" for c in cols))
+        print(" " * width + "".join(f"{c:>{cw}}" for c in cols))
         for label, texts, nums, has_ratio in rows:
-            print(f"  {label:<{width - 2}}" + "".join(f"{texts[r]:>16}" for r in order)
-                  + "".join(f"{(ratio(nums, p) if has_ratio else ''):>16}" for p in peers))
+            print(f"  {label:<{width - 2}}" + "".join(f"{texts[r]:>{cw}}" for r in order)
+                  + "".join(f"{(ratio(nums, p) if has_ratio else ''):>{cw}}" for p in peers))
     if notes:
         print("\nnotes:")
         print("\n".join(f"  - {n}" for n in notes))
@@ -1072,6 +1117,7 @@ def main():
     p.add_argument("--root", required=True)
     p.add_argument("--templates", required=True)
     p.add_argument("--diresolver", required=True)
+    p.add_argument("--baseline", help="another diresolver build, measured beside --diresolver")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--duration", type=int)
     p.add_argument("--rounds", type=int)
@@ -1087,7 +1133,7 @@ def main():
     p.add_argument("--wait-quiet", type=int, default=0)
     opts = p.parse_args()
     assert_isolated("throughput")
-    require_loopback(AUTH_A, AUTH_B, AUTH_D, DIRES_ADMIN, DNSDIST_WEB, *ADDRS.values())
+    require_loopback(AUTH_A, AUTH_B, AUTH_D, DIRES_ADMIN, BASELINE_ADMIN, DNSDIST_WEB, *ADDRS.values())
     if not {CPU_FWD, CPU_LOAD} <= os.sched_getaffinity(0):
         sys.exit(f"bench: needs CPUs {CPU_FWD} and {CPU_LOAD}")
 
@@ -1097,6 +1143,8 @@ def main():
     opts.fills = [("100k", 0, 100_000)] if opts.quick else [("100k", 0, 100_000),
                                                             ("1M", 100_000, 900_000)]
     order = [r for r in RESOLVERS if not opts.only or r in opts.only]
+    if opts.baseline:                     # beside diresolver, in every round and phase
+        order.insert(order.index("diresolver") + 1 if "diresolver" in order else 0, BASELINE)
 
     log("writing the zone and the query files")
     for zone in (ZONE, DEFAULT_ZONE):
