@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Engine of tests/bench/failover (read its header first; it writes the configs).
 
-For each scenario (blackhole, crash) and each resolver (diresolver, Unbound, dnsdist):
+For each scenario (blackhole, crash) and each resolver (diresolver, Unbound, dnsdist;
+with --baseline, a second diresolver build beside each diresolver column):
 start the simulated DI pair (two knotd, A and B), start the resolver, send a paced
 stream of distinct DI names at it while faulting A at 25% of the run and repairing
 it at 60%, record every query's send and answer time, watch the resolver's own view
@@ -40,9 +41,13 @@ READY_TIMEOUT = 15.0
 STOP_GRACE = 5.0
 SOCKETS = 16               # client UDP sockets (source ports) of the load generator
 
-RESOLVERS = ("diresolver", "diresolver-seq", "unbound", "dnsdist")
+RESOLVERS = ("diresolver", "diresolver-seq", "unbound", "dnsdist")   # --only's choices
+BASELINES = {"diresolver": "diresolver-baseline", "diresolver-seq": "diresolver-seq-baseline"}
+KEYS = RESOLVERS + tuple(BASELINES.values())
 LABELS = {"diresolver": "diresolver", "diresolver-seq": "diresolver-seq",
-          "unbound": "Unbound", "dnsdist": "dnsdist"}
+          "unbound": "Unbound", "dnsdist": "dnsdist",
+          "diresolver-baseline": "diresolver-baseline",
+          "diresolver-seq-baseline": "diresolver-seq-baseline"}
 SCENARIOS = ("blackhole", "crash")
 
 
@@ -267,13 +272,18 @@ class Resolver:
 class Diresolver(Resolver):
     key = "diresolver"
     config = "diresolver.toml"
+    baseline = False          # True: the --baseline build, on its own addresses
 
     _TRANSITION = re.compile(r"^(?:warn|info): upstream (\S+) (\S+) of \S+ is (down|up)\b(.*)")
 
     def __init__(self, opts, auth_a):
         super().__init__(opts, auth_a)
-        self.addr = opts.diresolver[1]
-        self.spec3 = opts.diresolver_spec3 == "1"
+        if self.baseline:
+            binary, self.addr = opts.baseline
+            self.spec3, self.admin = opts.baseline_spec3 == "1", opts.baseline_admin
+        else:
+            binary, self.addr = opts.diresolver
+            self.spec3, self.admin = opts.diresolver_spec3 == "1", opts.diresolver_admin
         self.a_addr = f"{auth_a}:53"
         self.stats_line = ""
         self.stop_stats = ""      # the interesting part of the shutdown stats line
@@ -283,8 +293,7 @@ class Diresolver(Resolver):
             self.state = StateLog()
         else:
             self.notion = "n/a: this build has no health checks (no [health])"
-        self.child = Child(self.key, [opts.diresolver[0], "run", "-c",
-                                      f"{self.run_dir}/{self.config}"],
+        self.child = Child(self.key, [binary, "run", "-c", f"{self.run_dir}/{self.config}"],
                            f"{self.run_dir}/{self.key}.log", on_line=self._on_line)
         self._started = threading.Event()
 
@@ -327,7 +336,7 @@ class Diresolver(Resolver):
         out = {}
         if self.spec3:
             try:
-                status = http_get_json(self.opts.diresolver_admin, "/status")
+                status = http_get_json(self.admin, "/status")
                 for zone in status.get("zones", []):
                     for srv in zone.get("servers", []):
                         out[srv.get("name", "?")] = (
@@ -436,8 +445,23 @@ class Dnsdist(Resolver):
             return {"api": f"unavailable ({e})"}
 
 
+class DiresolverBaseline(Diresolver):
+    """--baseline: another build (e.g. the commit before a refactoring), same config."""
+    key = "diresolver-baseline"
+    config = "diresolver-baseline.toml"
+    baseline = True
+
+
+class DiresolverSequentialBaseline(Diresolver):
+    key = "diresolver-seq-baseline"
+    config = "diresolver-seq-baseline.toml"
+    baseline = True
+
+
 RESOLVER_CLASSES = {"diresolver": Diresolver, "diresolver-seq": DiresolverSequential,
-                    "unbound": Unbound, "dnsdist": Dnsdist}
+                    "unbound": Unbound, "dnsdist": Dnsdist,
+                    "diresolver-baseline": DiresolverBaseline,
+                    "diresolver-seq-baseline": DiresolverSequentialBaseline}
 
 
 # ---- the load generator ---------------------------------------------------------------------
@@ -650,7 +674,7 @@ class ShareProbe:
 
 
 def run_one(opts, resolver_key, scenario):
-    tag = f"r{RESOLVERS.index(resolver_key)}{scenario[0]}{os.getpid() % 1000}"
+    tag = f"r{KEYS.index(resolver_key)}{scenario[0]}{os.getpid() % 1000}"
     auth_a = AuthServer("A", opts.auth[0], opts.run_dir, opts.zone)
     auth_b = AuthServer("B", opts.auth[1], opts.run_dir, opts.zone)
     resolver = RESOLVER_CLASSES[resolver_key](opts, opts.auth[0])
@@ -856,7 +880,25 @@ def footnotes(opts, results):
     for r in results:
         seen.setdefault(r.resolver, r.notion)
     lines += [f"{LABELS[k]}: A down/up as seen through {v}." for k, v in seen.items()]
+    if opts.baseline:
+        lines += [f"{LABELS[k]}: {binary} ({build_tree(binary)})." for k, binary in
+                  (("diresolver", opts.diresolver[0]), ("diresolver-baseline", opts.baseline[0]))]
+        lines.append("diresolver and its -baseline twin ran one after the other, taking turns at "
+                     "going first (the second scenario swaps them); a single run each, so compare "
+                     "counts of slow or lost answers, not single-digit differences.")
     return lines
+
+
+def build_tree(binary):
+    """'tree <commit>[-dirty]' of the git work tree a binary was built in (its build
+    directory sits inside it), or 'no git tree'. The tree may have moved on since."""
+    try:
+        out = subprocess.run(["git", "-C", os.path.dirname(os.path.abspath(binary)), "describe",
+                              "--always", "--dirty", "--abbrev=7"], capture_output=True, text=True,
+                             timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return "no git tree"
+    return f"tree {out.stdout.strip()}" if out.returncode == 0 and out.stdout.strip() else "no git tree"
 
 
 # ---- main -------------------------------------------------------------------------------------
@@ -874,9 +916,23 @@ def parse_args():
     p.add_argument("--unbound", required=True)
     p.add_argument("--dnsdist", required=True)
     p.add_argument("--dnsdist-web", required=True)
+    p.add_argument("--baseline", nargs=2, metavar=("BIN", "ADDR"))
+    p.add_argument("--baseline-spec3", default="0")
+    p.add_argument("--baseline-admin", default="")
     p.add_argument("--only", action="append", choices=RESOLVERS)
     p.add_argument("--scenario", action="append", choices=SCENARIOS)
     return p.parse_args()
+
+
+def turns(resolvers, j):
+    """The run order of scenario j: as listed, but in every other scenario a build
+    and its -baseline twin swap places, so neither build always goes first."""
+    order = list(resolvers)
+    if j % 2:
+        for i, key in enumerate(order[:-1]):
+            if BASELINES.get(key) == order[i + 1]:
+                order[i], order[i + 1] = order[i + 1], order[i]
+    return order
 
 
 def _on_signal(signum, _frame):
@@ -893,16 +949,22 @@ def main():
     with open("/proc/loadavg") as f:
         opts.loadavg = f.read().split()[0]
     require_loopback(*opts.auth, opts.diresolver[1], opts.unbound, opts.dnsdist,
-                     opts.dnsdist_web, *([opts.diresolver_admin] if opts.diresolver_admin else []))
+                     opts.dnsdist_web, *([opts.diresolver_admin] if opts.diresolver_admin else []),
+                     *([opts.baseline[1]] if opts.baseline else []),
+                     *([opts.baseline_admin] if opts.baseline_admin else []))
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     resolvers = [r for r in RESOLVERS if not opts.only or r in opts.only]
+    if opts.baseline:         # each diresolver column gets its -baseline twin beside it
+        resolvers = [k for r in resolvers for k in ((r, BASELINES[r]) if r in BASELINES else (r,))]
     scenarios = [s for s in SCENARIOS if not opts.scenario or s in opts.scenario]
     results = []
-    for scenario in scenarios:
-        for key in resolvers:
+    for j, scenario in enumerate(scenarios):
+        for key in turns(resolvers, j):
             log(f"{LABELS[key]}, {scenario}: {opts.duration:g} s at {opts.rate}/s")
             results.append(run_one(opts, key, scenario))
+    # The table in the usual order, whichever of a pair went first.
+    results.sort(key=lambda r: (scenarios.index(r.scenario), resolvers.index(r.resolver)))
     print("\n" + table(results, markdown=False))
     print("\nMarkdown:\n")
     print(table(results, markdown=True))
