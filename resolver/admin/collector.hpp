@@ -3,7 +3,7 @@
 // Names follow Prometheus conventions (diresolver_ prefix, base units,
 // _total counters); labels are bounded: zone, region, server (display
 // name), route, transport, rcode, reason, result, never a query name or a
-// client address. The README lists every name; a test compares it with a scrape.
+// client address. Every family is defined in metrics/catalog.hpp.
 #pragma once
 
 #include <prometheus/collectable.h>
@@ -11,7 +11,8 @@
 #include <functional>
 
 #include "cache/packet_cache.hpp"
-#include "metrics/upstream_view.hpp"
+#include "metrics/sums.hpp"
+#include "readiness/gate.hpp"
 #include "server/runtime.hpp"
 
 namespace diresolver {
@@ -19,11 +20,9 @@ namespace diresolver {
 class MetricsCollector : public prometheus::Collectable {
  public:
   // `runtime` gives the current one (it changes on reload); `cache` may be null.
-  // `extra` adds families owned elsewhere (the readiness gate's).
   MetricsCollector(std::function<RuntimePtr()> runtime, CounterSources sources, const PacketCache* cache,
-                   const DaemonCounters& daemon, std::function<std::vector<prometheus::MetricFamily>()> extra)
-      : runtime_(std::move(runtime)), sources_(std::move(sources)), cache_(cache), daemon_(daemon),
-        extra_(std::move(extra)) {}
+                   const DaemonCounters& daemon, const ReadinessGate& gate)
+      : runtime_(std::move(runtime)), sources_(std::move(sources)), cache_(cache), daemon_(daemon), gate_(gate) {}
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
@@ -31,7 +30,7 @@ class MetricsCollector : public prometheus::Collectable {
   CounterSources sources_;
   const PacketCache* cache_;
   const DaemonCounters& daemon_;
-  std::function<std::vector<prometheus::MetricFamily>()> extra_;
+  const ReadinessGate& gate_;
 };
 
 }  // namespace diresolver

@@ -8,19 +8,10 @@ namespace {
 
 using nlohmann::json;
 
-const char* selection_name(Selection s) {
-  switch (s) {
-    case Selection::lowest_rtt: return "lowest_rtt";
-    case Selection::sequential: return "sequential";
-    case Selection::round_robin: return "round_robin";
-  }
-  return "?";
-}
-
 json last_probe(const HealthSnapshot& health, int64_t now) {
   if (!health.last_probe) return nullptr;
   const auto& probe = *health.last_probe;
-  return {{"result", probe.error ? std::string(to_string(*probe.error)) : "ok"}, {"age_ms", now - probe.at_ms}};
+  return {{"result", probe.error ? std::string(name_of(*probe.error)) : "ok"}, {"age_ms", now - probe.at_ms}};
 }
 
 json server_json(const Upstream& server, const CounterSources& sources, int64_t now) {
@@ -28,7 +19,11 @@ json server_json(const Upstream& server, const CounterSources& sources, int64_t 
   auto id = server.id();
   auto health = server.snapshot();
   json failures = json::object();
-  for (auto e : all_upstream_errors) failures[std::string(to_string(e))] = sum_failures(w, id, e);
+  uint64_t probes_failed = 0;
+  for (auto e : all_of<UpstreamError>()) {
+    failures[std::string(name_of(e))] = sum_failures(w, id, e);
+    if (sources.probes) probes_failed += sum_failures({sources.probes}, id, e);
+  }
   return {
       {"name", server.name()},
       {"address", server.address().to_string()},
@@ -46,8 +41,8 @@ json server_json(const Upstream& server, const CounterSources& sources, int64_t 
       {"late_answers", sum_server(w, id, &ServerCounters::late_answers)},
       {"tcp_connections", sum_server(w, id, &ServerCounters::tcp_connects)},
       {"probes",
-       {{"ok", sum_server({sources.probes}, id, &ServerCounters::probes_ok)},
-        {"failed", sum_server({sources.probes}, id, &ServerCounters::probes_failed)}}},
+       {{"ok", sources.probes ? sum_server({sources.probes}, id, &ServerCounters::probes_ok) : 0},
+        {"failed", probes_failed}}},
   };
 }
 
@@ -61,7 +56,7 @@ std::string status_json(const Runtime& runtime, const CounterSources& sources) {
     for (size_t i = 0; i < set.size(); ++i) servers.push_back(server_json(set.server(i), sources, now));
     zones.push_back({{"zone", set.zone()},
                      {"route", set.route_label()},
-                     {"selection", selection_name(set.selection())},
+                     {"selection", std::string(name_of(set.selection()))},
                      {"tcp_only", set.tcp_only()},
                      {"servers", servers}});
   }

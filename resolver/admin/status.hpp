@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "metrics/upstream_view.hpp"
+#include "metrics/sums.hpp"
 #include "server/runtime.hpp"
 
 namespace diresolver {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "net/address.hpp"
+#include "util/enum_names.hpp"
 
 namespace diresolver {
 
@@ -61,9 +62,15 @@ struct ServerSpec {
 };
 
 enum class RouteKind { di, forward, fallback };
+template <>
+inline constexpr auto enum_names<RouteKind> = names("di", "forward", "default");
+static_assert(check_enum_names(RouteKind::fallback));
 
 // How a query picks among a set's healthy servers (down ones always come last).
 enum class Selection { lowest_rtt, sequential, round_robin };
+template <>
+inline constexpr auto enum_names<Selection> = names("lowest_rtt", "sequential", "round_robin");
+static_assert(check_enum_names(Selection::round_robin));
 
 struct ZoneSpec {
   std::string zone;    // absolute, lower case: "acme.amer.wxc-di.webex.com."

@@ -24,10 +24,8 @@ uint16_t read_type(const TomlTable& table, const std::string& key, const std::st
 }
 
 Selection parse_selection(const TomlTable& table, const std::string& text) {
-  if (text == "lowest_rtt") return Selection::lowest_rtt;
-  if (text == "sequential") return Selection::sequential;
-  if (text == "round_robin") return Selection::round_robin;
-  table.fail("selection", "\"" + text + "\" is not one of lowest_rtt, sequential, round_robin");
+  if (auto selection = enum_from_name<Selection>(text)) return *selection;
+  table.fail("selection", "\"" + text + "\" is not one of " + names_joined<Selection>());
 }
 
 void check_order(const TomlTable& table, const char* low_key, uint32_t low, const char* high_key,

@@ -1,24 +1,19 @@
 #include "daemon/daemon.hpp"
 
-#include <prometheus/text_serializer.h>
-
 #include <csignal>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <thread>
 
+#include "admin/admin_server.hpp"
+#include "config/config_diff.hpp"
+#include "daemon/privileges.hpp"
 #include "dns/name.hpp"
-#include "admin/cache_admin.hpp"
-#include "admin/collector.hpp"
-#include "admin/http_server.hpp"
-#include "admin/status.hpp"
+#include "health/prober.hpp"
 #include "readiness/gate.hpp"
 #include "readiness/notifier.hpp"
-#include "daemon/privileges.hpp"
-#include "config/config_diff.hpp"
 #include "server/worker.hpp"
-#include "health/prober.hpp"
+#include "transport/kit.hpp"
 #include "util/log.hpp"
 #include "uv/handle.hpp"
 
@@ -41,15 +36,18 @@ WorkerSockets bind_sockets(const ServerSettings& server) {
 }
 
 // The parts of a running daemon and their order: workers serve clients, the
-// control loop (this thread) runs signals, reloads and health probes,
-// civetweb's threads serve the admin pages. Shutdown runs in reverse order.
+// control loop (this thread) runs signals, reloads, health probes and
+// validation (through its own transport kit), civetweb's threads serve the
+// admin pages. Shutdown runs in reverse order.
 class Daemon {
  public:
   explicit Daemon(Config config)
       : runtime_(std::make_shared<Runtime>(std::move(config), registry_)),
-        probe_counters_(UpstreamRegistry::max_servers) {
+        control_counters_(UpstreamRegistry::max_servers) {
     if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
+    control_transport_ = std::make_unique<TransportKit>(&control_, runtime_->config.upstream.tcp_idle_timeout_ms,
+                                                        control_counters_);
   }
   ~Daemon() {
     stop();
@@ -59,7 +57,7 @@ class Daemon {
 
   int run() {
     watch_signals();  // before "started", so an immediate SIGTERM is clean
-    gate_ = std::make_unique<ReadinessGate>(&control_, [this] { return runtime(); });
+    gate_ = std::make_unique<ReadinessGate>(&control_, *control_transport_, [this] { return runtime(); });
     try {
       create_workers();
       start_admin();
@@ -102,37 +100,20 @@ class Daemon {
 
   void start_prober() {
     const auto& c = runtime_->config;
-    prober_ = std::make_unique<Prober>(&control_, runtime_->sets, c.health, c.upstream, probe_counters_);
+    prober_ = std::make_unique<Prober>(&control_, *control_transport_, runtime_->sets, c.health,
+                                       probe_timeout_ms(c.health, c.upstream), control_counters_);
   }
 
   CounterSources counter_sources() const {
-    CounterSources sources{{}, &probe_counters_};
+    CounterSources sources{{}, &control_counters_};
     for (const auto& worker : workers_) sources.traffic.push_back(&worker->counters());
     return sources;
   }
 
   void start_admin() {
-    const auto& listen = runtime_->config.admin.listen;
-    if (!listen) return;
-    http_ = std::make_unique<HttpServer>(*listen);
-    auto current = [this] { return runtime(); };
-    auto collector = std::make_shared<MetricsCollector>(current, counter_sources(), cache_.get(), daemon_counters_,
-                                                        [gate = gate_.get()] { return gate->metrics(); });
-    http_->add_page("/metrics", [collector](const HttpRequest&) {
-      std::ostringstream out;
-      prometheus::TextSerializer().Serialize(out, collector->Collect());
-      return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", out.str()};
-    });
-    http_->add_page("/status", [this, sources = counter_sources()](const HttpRequest&) {
-      return HttpReply{200, "application/json", status_json(*runtime(), sources)};
-    });
-    http_->add_page("/readyz", [gate = gate_.get()](const HttpRequest&) { return gate->readyz(); });
-    http_->add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });
-    if (cache_)
-      http_->add_page(
-          "/cache/flush", [cache = cache_.get()](const HttpRequest& request) { return flush_cache(*cache, request); },
-          HttpMethod::post);
-    log::info("admin HTTP on ", listen->to_string(), " (/metrics, /status, /readyz, /healthz, /cache/flush)");
+    if (const auto& listen = runtime_->config.admin.listen)
+      admin_ = std::make_unique<AdminServer>(
+          *listen, AdminSources{[this] { return runtime(); }, counter_sources(), cache_.get(), daemon_counters_, *gate_});
   }
 
   // SIGHUP: a new config for routing, upstreams, health and timeouts. A bad
@@ -226,12 +207,13 @@ class Daemon {
   }
 
   void stop() {
-    if (http_) http_->close();
+    if (admin_) admin_->close();
     if (gate_) gate_->stop();
     watchdog_.close();
     if (prober_) prober_->stop();
     for (auto& worker : workers_) worker->stop();
     for (auto& worker : workers_) worker->join();
+    control_transport_->close();
     term_.close();
     interrupt_.close();
     hangup_.close();
@@ -248,13 +230,14 @@ class Daemon {
   mutable std::mutex runtime_mutex_;  // guards runtime_ for the admin threads; the control thread writes it
   RuntimePtr runtime_;
   uv_loop_t control_{};
-  WorkerCounters probe_counters_;
+  WorkerCounters control_counters_;  // health probes and validation
   DaemonCounters daemon_counters_;
   std::unique_ptr<PacketCache> cache_;  // shared by all workers; null when disabled
+  std::unique_ptr<TransportKit> control_transport_;  // outlives the prober's and the gate's exchanges
   std::unique_ptr<ReadinessGate> gate_;  // declared before the workers, which read its flag
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Prober> prober_;
-  std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<AdminServer> admin_;
   uv::Handle<uv_timer_t> watchdog_;
   std::vector<uint64_t> heartbeats_;
   uv::Handle<uv_signal_t> term_;

@@ -27,7 +27,7 @@ constexpr uint16_t cd = 0x0010;
 constexpr uint16_t rcode_mask = 0x000f;
 }  // namespace flag
 
-enum class Rcode : uint8_t { noerror = 0, formerr = 1, servfail = 2, nxdomain = 3, notimp = 4, refused = 5 };
+enum class Rcode : uint8_t { noerror = 0, formerr = 1, servfail = 2, nxdomain = 3, notimp = 4, refused = 5, yxdomain = 6 };
 
 // Extended DNS Error info codes (RFC 8914) that diresolver sends.
 enum class Ede : uint16_t { stale_answer = 3, not_ready = 14, prohibited = 18, no_reachable_authority = 22, network_error = 23 };

@@ -2,22 +2,21 @@
 
 namespace diresolver {
 
-Forwarder::Forwarder(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
-    : counters_(counters), scratch_(65536), tcp_(loop, settings.tcp_idle_timeout_ms, counters, scratch_),
-      udp_(loop, counters), timers_(loop),
-      context_{loop, settings, counters, ids_, scratch_, tcp_, udp_, timers_, nullptr},
-      recycle_turn_(loop, [](void* self) { static_cast<Forwarder*>(self)->recycle(); }, this) {}
+Forwarder::Forwarder(uv::TimeSource time, const UpstreamSettings& settings, WorkerCounters& counters,
+                     ExchangeFactory& exchanges)
+    : clock_(time), context_{settings, counters, clock_, exchanges},
+      recycle_turn_(time.loop(), [](void* self) { static_cast<Forwarder*>(self)->recycle(); }, this) {}
 
 Forwarder::~Forwarder() { cancel_all(); }
 
-void Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, const UpstreamSet& set,
-                        ForwardDone done, ForwardOptions options, Instant now) {
-  auto order = set.order_for_query(now.ms(), rotation_++);
+void Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ForwardListener& listener,
+                        uint32_t tag, Instant now) {
+  auto order = set->order_for_query(now.ms(), rotation_++);
   auto transaction = take_spare();
   auto* raw = transaction.get();
   raw->live_slot = live_.size();
   live_.push_back(std::move(transaction));
-  raw->start(packet, query, set, order, std::move(done), std::move(options), now);
+  raw->start(packet, query, std::move(set), order, listener, tag, now);
 }
 
 std::unique_ptr<Transaction> Forwarder::take_spare() {
@@ -36,7 +35,7 @@ void Forwarder::ended(Transaction* transaction) {
     live_[slot]->live_slot = slot;
   }
   live_.pop_back();
-  recycle_turn_.arm();  // if it cannot, the next transaction to end tries again
+  recycle_turn_.arm();  // if it cannot (manual time), they rest until shutdown
 }
 
 void Forwarder::recycle() {
@@ -52,9 +51,7 @@ void Forwarder::cancel_all() {
   resting_.clear();
   spare_.clear();
   recycle_turn_.close();
-  tcp_.close_all();
-  udp_.close_all();  // after every exchange that could still name one of its sockets
-  timers_.close();
+  clock_.close();
 }
 
 }  // namespace diresolver

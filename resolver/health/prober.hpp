@@ -1,12 +1,14 @@
 // Active health checks: a DNS query (never ICMP: the DI servers drop ping) to
-// every server of every set, on the control loop, one in flight per server.
+// every server of every set, on the control loop, one in flight per server,
+// through the control loop's transport kit: the same pooled sockets and
+// answer checks as a client's query.
 //
-// A probe asks the set's probe name and type (default: the zone apex SOA) and
-// succeeds only on a well-formed answer that matches the query, with rcode
-// NOERROR or NXDOMAIN; anything else is a failure of a named kind. Results
-// feed the same health state as live traffic. Healthy servers are probed every
-// interval, down ones twice as often, so a return is noticed quickly. A
-// `tcp_only` set's servers are probed over TCP, as their traffic goes.
+// A probe asks the set's probe name and type (default: the zone apex SOA). Its
+// answer means what a live answer means (failure_in_answer: NOERROR and
+// NXDOMAIN pass, REFUSED and the other error RCODEs fail), and feeds the same
+// health state as live traffic. Healthy servers are probed every interval,
+// down ones twice as often, so a return is noticed quickly. A `tcp_only`
+// set's servers are probed over TCP, as their traffic goes.
 #pragma once
 
 #include <uv.h>
@@ -17,18 +19,15 @@
 #include "config/config.hpp"
 #include "metrics/counters.hpp"
 #include "transport/exchange.hpp"
-#include "transport/query_id.hpp"
-#include "transport/tcp_pool.hpp"
 #include "upstream/upstream_set.hpp"
-#include "uv/graveyard.hpp"
-#include "uv/handle.hpp"
 
 namespace diresolver {
 
 class Prober {
  public:
-  Prober(uv_loop_t* loop, const std::vector<UpstreamSet>& sets, const HealthConfig& health,
-         const UpstreamSettings& upstream, WorkerCounters& counters);
+  // `timeout_ms` bounds each probe; the factory's exchanges must outlive the prober.
+  Prober(uv_loop_t* loop, ExchangeFactory& exchanges, const std::vector<UpstreamSet>& sets,
+         const HealthConfig& health, uint32_t timeout_ms, WorkerCounters& counters);
   ~Prober();
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
@@ -41,11 +40,12 @@ class Prober {
   HealthConfig health_;
   uint32_t timeout_ms_;
   WorkerCounters& counters_;
-  QueryIdSource ids_;
-  std::vector<uint8_t> scratch_;
-  TcpPool tcp_;  // outlives the exchanges below: they leave it when destroyed
-  uv::Graveyard<Exchange> dead_exchanges_;
   std::vector<std::unique_ptr<Target>> targets_;
 };
+
+// A probe must end before the next is due, and never wait longer than live traffic would.
+inline uint32_t probe_timeout_ms(const HealthConfig& health, const UpstreamSettings& upstream) {
+  return std::min(upstream.attempt_timeout_ms, health.interval_ms);
+}
 
 }  // namespace diresolver

@@ -2,8 +2,10 @@
 //
 // Each worker thread owns one WorkerCounters and is its only writer, so an
 // increment is a relaxed load and store, not a contended atomic add; readers
-// (stats at shutdown, the metrics scrape) sum all workers' copies.
-// The field list is written once, in DIRESOLVER_COUNTERS, and used for both.
+// (stats at shutdown, the metrics scrape) sum all workers' copies. The
+// control loop has one too, for health probes and validation. The fields are
+// generated from the tables of metrics/catalog.hpp, which also say how each
+// one is exported.
 #pragma once
 
 #include <array>
@@ -11,6 +13,9 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "metrics/catalog.hpp"
+#include "upstream/outcome.hpp"
 
 namespace diresolver {
 
@@ -25,37 +30,6 @@ class Counter {
  private:
   std::atomic<uint64_t> value_{0};
 };
-
-#define DIRESOLVER_COUNTERS(X)                                                   \
-  X(queries_udp)         /* client queries received over UDP */                 \
-  X(queries_tcp)         /* client queries received over TCP */                 \
-  X(malformed)           /* client packets dropped or answered FORMERR */       \
-  X(formerr)             /* FORMERR answers sent */                             \
-  X(notimp)              /* NOTIMP answers (opcode other than QUERY) */         \
-  X(acl_refused)         /* clients outside the ACL, answered REFUSED */        \
-  X(no_route_refused)    /* names outside every zone without a default set */   \
-  X(answered)            /* upstream answers relayed to clients */              \
-  X(servfail)            /* SERVFAIL sent because no upstream answered */       \
-  X(truncated_to_client) /* answers too big for a UDP client, sent with TC=1 */ \
-  X(upstream_timeouts)   /* upstream attempts that got no answer in time */     \
-  X(upstream_network)    /* upstream attempts that failed to send or connect */ \
-  X(upstream_malformed)  /* upstream answers that did not parse */              \
-  X(upstream_mismatched) /* packets ignored: wrong ID, question or source */    \
-  X(tcp_retries)         /* TC=1 upstream answers retried over TCP */           \
-  X(tcp_connections)     /* client TCP connections accepted */                  \
-  X(tcp_rejected)        /* client TCP connections closed at the limit */       \
-  X(tcp_paused)          /* client TCP reads paused: too much unanswered */     \
-  X(tcp_closed)          /* accepted client TCP connections since closed */     \
-  X(send_failures)       /* answers that could not be sent to the client */         \
-  X(udp_batched_answers) /* UDP answers written by one sendmmsg with others */    \
-  X(hedges)              /* extra attempts sent because the first was slow */     \
-  X(late_answers)        /* valid upstream answers that came after the winner */ \
-  X(upstream_tcp_connects) /* TCP connections opened to upstreams */           \
-  X(cache_hits)          /* answers served fresh from the cache */                \
-  X(cache_misses)        /* queries the cache could not answer */                 \
-  X(cache_stale_served)  /* expired answers served (RFC 8767) */                   \
-  X(cache_prefetches)    /* background refreshes of popular entries */           \
-  X(not_ready)           /* DI queries answered SERVFAIL/EDE 14 before validation */
 
 // A histogram of durations kept as per-bucket counters (upper bounds in
 // microseconds, the last bucket is +Inf), so observing is a few compares and
@@ -85,24 +59,12 @@ inline constexpr std::array<uint32_t, 15> latency_bounds_us = {50,    100,    25
 // Route counters are indexed by a zone's slot, stable across reloads (UpstreamRegistry::zone_slot).
 inline constexpr size_t max_zone_slots = 256;
 
-#define DIRESOLVER_SERVER_COUNTERS(X) \
-  X(queries_udp)                      \
-  X(queries_tcp)                      \
-  X(answers)                          \
-  X(hedges_sent)                      \
-  X(hedges_won)                       \
-  X(late_answers)                     \
-  X(tcp_connects)                     \
-  X(probes_ok)                        \
-  X(probes_failed)                    \
-  X(failover_answers)
-
 // What one worker saw of one upstream server (index: Upstream::id()).
 struct ServerCounters {
-#define DIRESOLVER_COUNTER_FIELD(name) Counter name;
+#define DIRESOLVER_COUNTER_FIELD(field, family, source, label, value) Counter field;
   DIRESOLVER_SERVER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
 #undef DIRESOLVER_COUNTER_FIELD
-  std::array<Counter, 6> failures;  // by UpstreamError
+  std::array<Counter, enum_count<UpstreamError>> failures;  // live attempts (workers) or probes (control loop)
   DurationHistogram<rtt_bounds_us.size()> rtt;
 
   void observe_rtt(uint32_t rtt_us) { rtt.observe(rtt_bounds_us, rtt_us); }
@@ -111,8 +73,8 @@ struct ServerCounters {
 struct WorkerCounters {
   // Sized once (ids never exceed it), so a reload never reallocates what a scrape reads.
   explicit WorkerCounters(size_t server_slots) : servers(server_slots) {}
-#define DIRESOLVER_COUNTER_FIELD(name) Counter name;
-  DIRESOLVER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
+#define DIRESOLVER_COUNTER_FIELD(field, family, label, value) Counter field;
+  DIRESOLVER_WORKER_COUNTERS(DIRESOLVER_COUNTER_FIELD)
 #undef DIRESOLVER_COUNTER_FIELD
   std::vector<ServerCounters> servers;
   std::array<Counter, 16> responses_by_rcode;  // every answer sent to a client, by header RCODE
@@ -131,7 +93,9 @@ struct CounterTotal {
   uint64_t value;
 };
 
-// Sums every worker's counters, in declaration order.
+// The shutdown stats line's numbers: every worker counter summed, in table
+// order, then each server counter and failure reason summed over all servers
+// ("upstream_hedges_sent", "upstream_failures_timeout", ...).
 std::vector<CounterTotal> sum_counters(const std::vector<const WorkerCounters*>& workers);
 
 }  // namespace diresolver

@@ -6,21 +6,6 @@
 
 namespace diresolver {
 
-std::string_view to_string(CheckResult r) {
-  switch (r) {
-    case CheckResult::ok: return "ok";
-    case CheckResult::slow: return "slow";
-    case CheckResult::timeout: return "timeout";
-    case CheckResult::network: return "network";
-    case CheckResult::refused: return "refused";
-    case CheckResult::wrong_customer: return "wrong_customer";
-    case CheckResult::wrong_region: return "wrong_region";
-    case CheckResult::servfail: return "servfail";
-    case CheckResult::malformed: return "malformed";
-  }
-  return "?";
-}
-
 std::string_view advice(CheckResult r) {
   switch (r) {
     case CheckResult::ok: return "answers for the customer's domain";
@@ -63,12 +48,10 @@ bool owner_inside(const ldns_rr_list* records, const ldns_rdf* zone) {
 }  // namespace
 
 CheckResult judge_answer(dns::Bytes answer, std::string_view zone, uint32_t rtt_ms, uint32_t slow_ms) {
-  switch (dns::rcode_of(answer)) {
-    case dns::Rcode::noerror: break;
-    case dns::Rcode::refused: return CheckResult::refused;
-    case dns::Rcode::nxdomain: return CheckResult::wrong_customer;
-    default: return CheckResult::servfail;
-  }
+  auto rcode = dns::rcode_of(answer);
+  if (auto failure = failure_in_answer(rcode)) return judge_error(*failure);
+  // An answer, but the DI domain should exist: NXDOMAIN means the customer label is wrong.
+  if (rcode == dns::Rcode::nxdomain) return CheckResult::wrong_customer;
   ldns_pkt* raw = nullptr;
   if (ldns_wire2pkt(&raw, answer.data(), answer.size()) != LDNS_STATUS_OK) return CheckResult::malformed;
   std::unique_ptr<ldns_pkt, decltype(&ldns_pkt_free)> pkt(raw, &ldns_pkt_free);

@@ -7,8 +7,8 @@
 
 namespace diresolver {
 
-ReadinessGate::ReadinessGate(uv_loop_t* loop, std::function<RuntimePtr()> runtime)
-    : loop_(loop), runtime_(std::move(runtime)) {
+ReadinessGate::ReadinessGate(uv_loop_t* loop, TransportKit& transport, std::function<RuntimePtr()> runtime)
+    : loop_(loop), transport_(transport), runtime_(std::move(runtime)) {
   if (uv_timer_init(loop_, timer_.get()) == 0) timer_.adopt(this);
 }
 
@@ -50,7 +50,7 @@ void ReadinessGate::on_timer(uv_timer_t* timer) {
 void ReadinessGate::run_round() {
   // The previous round has ended (its report came), and we are in a timer callback, not its own.
   seed_regions();  // a region added by a reload has a series before its first round ends
-  validator_ = std::make_unique<Validator>(loop_, runtime_(), [this](const ValidationReport& r) { on_report(r); });
+  validator_ = std::make_unique<Validator>(transport_, runtime_(), [this](const ValidationReport& r) { on_report(r); });
   validator_->start();
 }
 
@@ -104,55 +104,14 @@ void ReadinessGate::record(const ValidationReport& report) {
   for (const auto& region : report.regions) {
     region_ok_[region.region] = region.state() != RegionState::failed;
     for (const auto& check : region.checks)
-      if (!passes(check.result)) ++failures_[std::string(to_string(check.result))];
+      if (!passes(check.result)) ++failures_[index_of(check.result)];
   }
 }
 
-HttpReply ReadinessGate::readyz() const {
+ReadinessView ReadinessGate::view() const {
   std::lock_guard lock(mutex_);
   auto detail = reasons_.empty() ? std::string("every DI server validates") : reasons_;
-  if (!di_open_.load()) return {503, "text/plain; charset=utf-8", "not ready: " + detail + "\n"};
-  return {200, "text/plain; charset=utf-8", (degraded_ ? "degraded: " : "ready: ") + detail + "\n"};
-}
-
-std::vector<prometheus::MetricFamily> ReadinessGate::metrics() const {
-  using prometheus::MetricType;
-  auto one = [](const char* name, const char* help, MetricType type, double value) {
-    prometheus::MetricFamily f{name, help, type, {}};
-    prometheus::ClientMetric m;
-    (type == MetricType::Counter ? m.counter.value : m.gauge.value) = value;
-    f.metric.push_back(m);
-    return f;
-  };
-  std::lock_guard lock(mutex_);
-  std::vector<prometheus::MetricFamily> out = {
-      one("diresolver_ready", "1 once forwarding has been validated (stays 1 while degraded)", MetricType::Gauge,
-          di_open_.load() ? 1 : 0),
-      one("diresolver_degraded", "1 while validation fails after having passed", MetricType::Gauge, degraded_ ? 1 : 0),
-      one("diresolver_validation_last_success_timestamp_seconds", "Unix time of the last passing validation",
-          MetricType::Gauge, double(last_success_unix_)),
-  };
-  prometheus::MetricFamily regions{"diresolver_validation_region_ok", "1 if the region validated in the last round",
-                                   MetricType::Gauge, {}};
-  for (const auto& [region, ok] : region_ok_) {
-    prometheus::ClientMetric m;
-    m.label = {{"region", region}};
-    m.gauge.value = ok ? 1 : 0;
-    regions.metric.push_back(m);
-  }
-  prometheus::MetricFamily failures{"diresolver_validation_failures_total", "Failed validation checks by reason",
-                                    MetricType::Counter, {}};
-  for (auto r : all_check_results) {
-    if (passes(r)) continue;
-    prometheus::ClientMetric m;
-    m.label = {{"reason", std::string(to_string(r))}};
-    auto it = failures_.find(std::string(to_string(r)));
-    m.counter.value = it == failures_.end() ? 0 : double(it->second);
-    failures.metric.push_back(m);
-  }
-  out.push_back(regions);
-  out.push_back(failures);
-  return out;
+  return {di_open_.load(), degraded_, detail, last_success_unix_, region_ok_, failures_};
 }
 
 }  // namespace diresolver

@@ -13,6 +13,7 @@
 
 #include <uv.h>
 
+#include <array>
 #include <atomic>
 #include <functional>
 #include <map>
@@ -20,17 +21,25 @@
 #include <mutex>
 #include <string>
 
-#include <prometheus/metric_family.h>
-
-#include "admin/http_server.hpp"
 #include "readiness/validator.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {
 
+// What the admin pages and the metrics show of the gate.
+struct ReadinessView {
+  bool ready = false;     // the gate is open
+  bool degraded = false;  // validation fails after having passed
+  std::string detail;     // why, in one line
+  int64_t last_success_unix = 0;
+  std::map<std::string, bool> region_ok;
+  std::array<uint64_t, enum_count<CheckResult>> failures{};  // failed checks, by result
+};
+
 class ReadinessGate {
  public:
-  ReadinessGate(uv_loop_t* loop, std::function<RuntimePtr()> runtime);
+  // Validation rounds use the control loop's transport kit.
+  ReadinessGate(uv_loop_t* loop, TransportKit& transport, std::function<RuntimePtr()> runtime);
   ~ReadinessGate();
   ReadinessGate(const ReadinessGate&) = delete;
   ReadinessGate& operator=(const ReadinessGate&) = delete;
@@ -41,8 +50,7 @@ class ReadinessGate {
   const std::atomic<bool>& di_open() const { return di_open_; }
 
   // For civetweb's threads.
-  HttpReply readyz() const;
-  std::vector<prometheus::MetricFamily> metrics() const;
+  ReadinessView view() const;
 
  private:
   static void on_timer(uv_timer_t* timer);
@@ -53,6 +61,7 @@ class ReadinessGate {
   void schedule();
 
   uv_loop_t* loop_;
+  TransportKit& transport_;
   std::function<RuntimePtr()> runtime_;
   std::atomic<bool> di_open_{false};
   std::unique_ptr<Validator> validator_;  // the round in flight (or the last one)
@@ -63,7 +72,7 @@ class ReadinessGate {
   std::string reasons_ = "validation has not run yet";
   int64_t last_success_unix_ = 0;
   std::map<std::string, bool> region_ok_;
-  std::map<std::string, uint64_t> failures_;  // by CheckResult name
+  std::array<uint64_t, enum_count<CheckResult>> failures_{};
 };
 
 }  // namespace diresolver

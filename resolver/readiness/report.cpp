@@ -10,15 +10,6 @@
 
 namespace diresolver {
 
-std::string_view to_string(RegionState state) {
-  switch (state) {
-    case RegionState::validated: return "validated";
-    case RegionState::degraded: return "degraded";
-    case RegionState::failed: return "failed";
-  }
-  return "?";
-}
-
 namespace {
 
 // Server → whether all its checks pass, in first-seen order.
@@ -75,10 +66,10 @@ std::string ValidationReport::text() const {
   for (const auto& region : regions)
     for (const auto& check : region.checks)
       out << pad(region.region, 8) << pad(check.server, 8) << pad(check.address, 22) << pad(check.transport, 10)
-          << pad(check.query, 24) << pad(std::string(to_string(check.result)), 16) << pad(format_rtt(check), 10)
+          << pad(check.query, 24) << pad(std::string(name_of(check.result)), 16) << pad(format_rtt(check), 10)
           << advice(check.result) << "\n";
   for (const auto& region : regions)
-    out << region.region << " (" << region.zone << "): " << to_string(region.state()) << ", "
+    out << region.region << " (" << region.zone << "): " << name_of(region.state()) << ", "
         << region.servers_passing() << " of " << region.servers() << " servers pass\n";
   out << (passed() ? "PASS: every region validates" : "FAIL: " + reasons()) << "\n";
   return out.str();
@@ -93,12 +84,12 @@ std::string ValidationReport::json() const {
                         {"address", c.address},
                         {"transport", c.transport},
                         {"query", c.query},
-                        {"result", std::string(to_string(c.result))},
+                        {"result", std::string(name_of(c.result))},
                         {"rtt_ms", c.rtt_ms},
                         {"diagnosis", std::string(advice(c.result))}});
     regions_json.push_back({{"region", region.region},
                             {"zone", region.zone},
-                            {"state", std::string(to_string(region.state()))},
+                            {"state", std::string(name_of(region.state()))},
                             {"checks", checks}});
   }
   return nlohmann::json{{"passed", passed()}, {"regions", regions_json}}.dump(2) + "\n";
@@ -110,7 +101,7 @@ std::string ValidationReport::reasons() const {
     // One entry per failing server and result, so a dead server is one phrase, not four.
     std::map<std::string, std::set<std::string>> failures;
     for (const auto& c : region.checks)
-      if (!passes(c.result)) failures[c.server + " " + c.address].insert(std::string(to_string(c.result)));
+      if (!passes(c.result)) failures[c.server + " " + c.address].insert(std::string(name_of(c.result)));
     for (const auto& [server, results] : failures) {
       std::string joined;
       for (const auto& r : results) joined += (joined.empty() ? "" : "/") + r;

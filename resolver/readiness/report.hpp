@@ -23,6 +23,9 @@ struct CheckLine {
 };
 
 enum class RegionState { validated, degraded, failed };
+template <>
+inline constexpr auto enum_names<RegionState> = names("validated", "degraded", "failed");
+static_assert(check_enum_names(RegionState::failed));
 
 struct RegionReport {
   std::string region;
@@ -42,7 +45,5 @@ struct ValidationReport {
   std::string json() const;
   std::string reasons() const;  // "" when every server of every region passes
 };
-
-std::string_view to_string(RegionState state);
 
 }  // namespace diresolver

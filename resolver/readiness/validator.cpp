@@ -2,8 +2,6 @@
 
 #include "dns/name.hpp"
 #include "dns/response.hpp"
-#include "transport/tcp_exchange.hpp"
-#include "transport/udp_exchange.hpp"
 
 namespace diresolver {
 
@@ -27,14 +25,12 @@ std::string query_name(const ValidationQuery& q, const std::string& zone) {
 
 }  // namespace
 
-Validator::Validator(uv_loop_t* loop, RuntimePtr runtime, Done done)
-    : loop_(loop), runtime_(std::move(runtime)), done_(std::move(done)), counters_(UpstreamRegistry::max_servers),
-      scratch_(65536), tcp_(loop, 1000, counters_, scratch_), dead_exchanges_(loop) {}
+Validator::Validator(TransportKit& transport, RuntimePtr runtime, Done done)
+    : transport_(transport), runtime_(std::move(runtime)), done_(std::move(done)) {}
 
 Validator::~Validator() {
-  for (auto& check : checks_) check->exchange.reset();
-  tcp_.close_all();
-  dead_exchanges_.close();
+  for (auto& check : checks_)
+    if (check->exchange) check->exchange->abandon();
 }
 
 void Validator::start() {
@@ -63,30 +59,22 @@ void Validator::start() {
   }
   pending_ = checks_.size();
   if (pending_ == 0) return done_(report_);
+  for (auto& check : checks_)
+    if (check->tcp) transport_.reconnect(*check->server);
   for (auto& check : checks_) launch(*check);
 }
 
 void Validator::launch(Check& check) {
-  dns::set_id(check.packet, ids_.next());
-  ExchangeRequest request{loop_,      check.server, check.packet, &check.query, runtime_->config.readiness.timeout_ms,
-                          &counters_, &scratch_,    &ids_};
-  auto done = [this, &check](ExchangeResult&& result) {
-    dead_exchanges_.bury(std::move(check.exchange));
+  const auto& readiness = runtime_->config.readiness;
+  check.exchange = transport_.make(check.tcp ? Transport::tcp : Transport::udp);
+  ExchangeRequest request{check.server, check.packet, &check.query, readiness.timeout_ms};
+  auto done = [this, &check, slow_ms = readiness.slow_ms](ExchangeResult&& result) {
     double rtt_ms = static_cast<double>(uv_hrtime() - check.sent_ns) / 1e6;
-    if (!result.ok) return finish(check, judge_error(result.error), 0);
-    finish(check, judge_answer(result.answer, check.zone_wire, static_cast<uint32_t>(rtt_ms),
-                               runtime_->config.readiness.slow_ms),
-           rtt_ms);
+    if (!result.ok()) return finish(check, judge_error(result.error()), 0);
+    finish(check, judge_answer(result.answer(), check.zone_wire, static_cast<uint32_t>(rtt_ms), slow_ms), rtt_ms);
   };
   check.sent_ns = uv_hrtime();
-  if (check.tcp)
-    check.exchange = std::make_unique<TcpExchange>(request, tcp_, done);
-  else
-    check.exchange = std::make_unique<UdpExchange>(request, done);
-  if (!check.exchange->start()) {
-    check.exchange.reset();
-    finish(check, CheckResult::network, 0);
-  }
+  if (!check.exchange->start(request, done)) finish(check, CheckResult::network, 0);
 }
 
 void Validator::finish(Check& check, CheckResult result, double rtt_ms) {
@@ -101,11 +89,17 @@ ValidationReport validate_once(RuntimePtr runtime) {
   uv_loop_init(&loop);
   ValidationReport report;
   {
-    Validator validator(&loop, std::move(runtime), [&](const ValidationReport& r) { report = r; });
+    WorkerCounters counters(UpstreamRegistry::max_servers);
+    TransportKit transport(&loop, runtime->config.upstream.tcp_idle_timeout_ms, counters);
+    // Every check has ended: the kit's sockets and idle connections need not linger.
+    Validator validator(transport, std::move(runtime), [&](const ValidationReport& r) {
+      report = r;
+      uv_stop(&loop);
+    });
     validator.start();
     uv_run(&loop, UV_RUN_DEFAULT);
   }
-  uv_run(&loop, UV_RUN_DEFAULT);  // close callbacks of the validator's handles
+  uv_run(&loop, UV_RUN_DEFAULT);  // close callbacks of the kit's handles
   uv_loop_close(&loop);
   return report;
 }

@@ -1,8 +1,9 @@
 // One validation round: every validation query to every server of every DI
 // region, over UDP and over TCP (a fresh TCP connection each round, so a
-// firewall that drops TCP 53 is caught). All checks run at once on the given
-// loop; `done` receives the report when the last one ends. The validator
-// must outlive the round and be destroyed outside its own callbacks.
+// firewall that drops TCP 53 is caught), through the control loop's transport
+// kit. All checks run at once; `done` receives the report when the last one
+// ends. The validator must outlive the round and be destroyed outside its
+// own callbacks.
 #pragma once
 
 #include <uv.h>
@@ -13,9 +14,7 @@
 
 #include "readiness/report.hpp"
 #include "server/runtime.hpp"
-#include "transport/exchange.hpp"
-#include "transport/tcp_pool.hpp"
-#include "uv/graveyard.hpp"
+#include "transport/kit.hpp"
 
 namespace diresolver {
 
@@ -23,7 +22,7 @@ class Validator {
  public:
   using Done = std::function<void(const ValidationReport&)>;
 
-  Validator(uv_loop_t* loop, RuntimePtr runtime, Done done);
+  Validator(TransportKit& transport, RuntimePtr runtime, Done done);
   ~Validator();
   Validator(const Validator&) = delete;
   Validator& operator=(const Validator&) = delete;
@@ -35,14 +34,9 @@ class Validator {
   void launch(Check& check);
   void finish(Check& check, CheckResult result, double rtt_ms);
 
-  uv_loop_t* loop_;
+  TransportKit& transport_;
   RuntimePtr runtime_;
   Done done_;
-  WorkerCounters counters_;
-  QueryIdSource ids_;
-  std::vector<uint8_t> scratch_;
-  TcpPool tcp_;
-  uv::Graveyard<Exchange> dead_exchanges_;
   std::vector<std::unique_ptr<Check>> checks_;
   ValidationReport report_;
   size_t pending_ = 0;

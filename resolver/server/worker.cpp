@@ -10,8 +10,13 @@ Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, co
     : counters_(UpstreamRegistry::max_servers) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   const auto& server = runtime->config.server;
-  forwarder_ = std::make_unique<Forwarder>(&loop_, runtime->config.upstream, counters_);
-  handler_ = std::make_unique<QueryHandler>(runtime, *forwarder_, cache, di_open, counters_);
+  const auto& upstream = runtime->config.upstream;
+  auto time = uv::TimeSource::of_loop(&loop_);
+  transport_ = std::make_unique<TransportKit>(&loop_, upstream.tcp_idle_timeout_ms, counters_);
+  forwarder_ = std::make_unique<Forwarder>(time, upstream, counters_, *transport_);
+  responder_ = std::make_unique<ClientResponder>(counters_);
+  misses_ = std::make_unique<MissPath>(*forwarder_, cache, *responder_, counters_, time);
+  handler_ = std::make_unique<QueryHandler>(runtime, *misses_, cache, *responder_, di_open, counters_);
   for (auto& fd : sockets.udp)
     udp_.push_back(std::make_unique<UdpListener>(&loop_, std::move(fd), *handler_, counters_));
   for (auto& fd : sockets.tcp)
@@ -84,7 +89,8 @@ void Worker::on_reload(uv_async_t* async) {
 
 void Worker::shut_down() {
   forwarder_->cancel_all();
-  handler_->forget_waiting();
+  misses_->close();
+  transport_->close();
   for (auto& listener : udp_) listener->close();
   for (auto& listener : tcp_) listener->close();
   stop_signal_.close();

@@ -1,11 +1,12 @@
-// A worker: one thread, one libuv loop, its own listening sockets, forwarder
-// and counters. Workers share only the read-only Runtime and the cache, so
+// A worker: one thread, one libuv loop, its own listening sockets, transport
+// kit, forwarder, miss path and counters. Workers share only the read-only Runtime and the cache, so
 // they never wait on each other.
 //
 // Everything is set up on the constructing thread before the worker's thread
 // starts; stop() and use() may be called from any thread (they wake the loop
-// through uv_async). Shutdown order: drop queries in flight, close listeners,
-// then let the loop run until every close callback has fired.
+// through uv_async). Shutdown order: drop queries in flight, close the
+// transport and the listeners, then let the loop run until every close
+// callback has fired.
 #pragma once
 
 #include <uv.h>
@@ -16,13 +17,16 @@
 #include <thread>
 #include <vector>
 
+#include "forward/forwarder.hpp"
 #include "metrics/counters.hpp"
 #include "server/listen_socket.hpp"
+#include "server/miss_path.hpp"
 #include "server/query_handler.hpp"
+#include "server/responder.hpp"
 #include "server/runtime.hpp"
 #include "server/tcp_listener.hpp"
 #include "server/udp_listener.hpp"
-#include "forward/forwarder.hpp"
+#include "transport/kit.hpp"
 
 namespace diresolver {
 
@@ -54,7 +58,10 @@ class Worker {
 
   uv_loop_t loop_{};
   WorkerCounters counters_;
+  std::unique_ptr<TransportKit> transport_;  // outlives the forwarder's exchanges
   std::unique_ptr<Forwarder> forwarder_;
+  std::unique_ptr<ClientResponder> responder_;
+  std::unique_ptr<MissPath> misses_;
   std::unique_ptr<QueryHandler> handler_;
   std::vector<std::unique_ptr<UdpListener>> udp_;
   std::vector<std::unique_ptr<TcpListener>> tcp_;

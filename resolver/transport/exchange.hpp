@@ -1,62 +1,74 @@
 // One attempt: one query sent to one upstream server over one transport,
 // ending in an answer or an UpstreamError.
 //
-// An exchange reports exactly once, through `done`, as the last thing it does;
-// its owner may retire it from inside that callback but frees it only later
-// (the Forwarder's graveyard), because libuv frames are still on the stack.
+// Exchanges come from an ExchangeFactory (a loop's TransportKit, or a unit
+// test's scripted one) and are kept by their owner (a transaction, a probe, a
+// validation check) for attempt after attempt, so a warm worker allocates
+// nothing per attempt. An exchange reports exactly once per start(), through
+// `done`, as the last thing it does; its owner may start it again or abandon
+// it from inside that callback, but frees it only later, outside its callbacks.
 #pragma once
-
-#include <uv.h>
 
 #include <cstdint>
 #include <functional>
-#include <optional>
+#include <memory>
 #include <span>
-#include <vector>
+#include <variant>
 
 #include "dns/query.hpp"
-#include "metrics/counters.hpp"
-#include "upstream/error.hpp"
-#include "transport/query_id.hpp"
+#include "upstream/outcome.hpp"
 #include "upstream/upstream.hpp"
+#include "util/enum_names.hpp"
 
 namespace diresolver {
 
-// `answer` points into the buffer the answer was read into: valid only during
-// the `done` callback (the whole relay to the client runs inside it), and
+enum class Transport { udp, tcp };
+template <>
+inline constexpr auto enum_names<Transport> = names("udp", "tcp");
+static_assert(check_enum_names(Transport::tcp));
+
+struct ExchangeRequest {
+  const Upstream* server;         // outlives the attempt
+  std::span<uint8_t> packet;      // the query: the exchange writes its own ID into it and copies what it keeps
+  const dns::ParsedQuery* query;  // what the answer must match; outlives the attempt
+  uint32_t timeout_ms;
+};
+
+// A matching, well-formed answer, or the error that ended the attempt: never both.
+// The answer points into the buffer it was read into: valid only during the
+// `done` callback (the whole relay to the client runs inside it), and
 // writable, so the client's ID can be put back in place. Whoever keeps it copies.
-struct ExchangeResult {
-  bool ok = false;
-  UpstreamError error = UpstreamError::timeout;
-  std::span<uint8_t> answer;
+class ExchangeResult {
+ public:
+  static ExchangeResult answered(std::span<uint8_t> answer) { return ExchangeResult(answer); }
+  static ExchangeResult failed(UpstreamError error) { return ExchangeResult(error); }
+
+  bool ok() const { return std::holds_alternative<std::span<uint8_t>>(value_); }
+  std::span<uint8_t> answer() const { return std::get<std::span<uint8_t>>(value_); }
+  UpstreamError error() const { return std::get<UpstreamError>(value_); }
+
+ private:
+  explicit ExchangeResult(std::variant<std::span<uint8_t>, UpstreamError> value) : value_(value) {}
+  std::variant<std::span<uint8_t>, UpstreamError> value_;
 };
 
 using ExchangeDone = std::function<void(ExchangeResult&&)>;
 
-struct ExchangeRequest {
-  uv_loop_t* loop;
-  const Upstream* server;  // lives as long as the Runtime
-  dns::Bytes packet;               // the query with this attempt's ID; read only in start()
-  const dns::ParsedQuery* query;   // what the answer must match
-  uint32_t timeout_ms;
-  WorkerCounters* counters;
-  std::vector<uint8_t>* scratch;   // the worker's receive buffer: reads are sequential per loop
-  QueryIdSource* ids;              // for a fresh ID when one clashes on a shared TCP connection
-};
-
-// What an upstream datagram or TCP message means for an attempt: the result to
-// finish with, or nullopt when it is not the answer (counted as mismatched; the
-// attempt keeps waiting). Every transport judges answers here.
-std::optional<ExchangeResult> judge_answer(std::span<uint8_t> answer, uint16_t sent_id,
-                                           const ExchangeRequest& request);
-// The attempt's time is up (counted): `mismatched` if only impostors answered.
-ExchangeResult timed_out(const ExchangeRequest& request, bool saw_mismatch);
-
 class Exchange {
  public:
   virtual ~Exchange() = default;
-  // false: failed at once (no callback will come); the caller records `network`.
-  virtual bool start() = 0;
+  // Sends the query. `done` is called exactly once, later, unless this returns
+  // false (nothing was sent and no callback comes: the caller records `network`)
+  // or abandon() is called first.
+  virtual bool start(const ExchangeRequest& request, ExchangeDone done) = 0;
+  // Stops waiting, without calling back; a finished exchange ignores it.
+  virtual void abandon() = 0;
+};
+
+class ExchangeFactory {
+ public:
+  virtual ~ExchangeFactory() = default;
+  virtual std::unique_ptr<Exchange> make(Transport transport) = 0;
 };
 
 }  // namespace diresolver

@@ -1,26 +1,24 @@
 #include "transport/pooled_udp_exchange.hpp"
 
+#include "transport/exchange_judge.hpp"
+
 namespace diresolver {
 
-PooledUdpExchange::PooledUdpExchange(ForwardTimers& timers, UdpSocketPool& pool) : timers_(timers), pool_(pool) {}
-
-void PooledUdpExchange::prepare(const ExchangeRequest& request, ExchangeDone done) {
-  request_ = request;
-  id_ = dns::id_of(request.packet);
-  done_ = std::move(done);
-  saw_mismatch_ = false;
-}
-
-bool PooledUdpExchange::start() {
-  const auto& server = *request_.server;
-  auto& timeouts = timers_.attempts_to(server);
+bool PooledUdpExchange::start(const ExchangeRequest& request, ExchangeDone done) {
+  const auto& server = *request.server;
+  auto& timeouts = kit_.timeouts_for(server);
   if (!timeouts.is_open()) return false;  // shutting down: an attempt without a timeout could wait forever
-  socket_ = pool_.attach(server.id(), server.address(), id_, this);
-  if (!socket_ || !socket_->send(request_.packet)) {
+  query_ = request.query;
+  id_ = kit_.ids().next();
+  dns::set_id(request.packet, id_);
+  saw_mismatch_ = false;
+  socket_ = kit_.udp().attach(server.id(), server.address(), id_, this);
+  if (!socket_ || !socket_->send(request.packet)) {
     leave_socket();
     return false;
   }
-  timeouts.start(timer_, request_.timeout_ms, on_timeout, this);
+  done_ = std::move(done);
+  timeouts.start(timer_, request.timeout_ms, on_timeout, this);
   return true;
 }
 
@@ -31,7 +29,7 @@ void PooledUdpExchange::abandon() {
 }
 
 void PooledUdpExchange::on_datagram(std::span<uint8_t> packet) {
-  auto result = judge_answer(packet, id_, request_);
+  auto result = judge_answer(packet, id_, *query_, kit_.counters());
   if (!result) {
     saw_mismatch_ = true;
     return;
@@ -39,14 +37,11 @@ void PooledUdpExchange::on_datagram(std::span<uint8_t> packet) {
   finish(std::move(*result));
 }
 
-void PooledUdpExchange::on_socket_error() {
-  request_.counters->upstream_network.inc();
-  finish({false, UpstreamError::network, {}});
-}
+void PooledUdpExchange::on_socket_error() { finish(ExchangeResult::failed(UpstreamError::network)); }
 
 void PooledUdpExchange::on_timeout(void* owner) {
   auto* self = static_cast<PooledUdpExchange*>(owner);
-  self->finish(timed_out(self->request_, self->saw_mismatch_));
+  self->finish(timed_out(self->saw_mismatch_));
 }
 
 void PooledUdpExchange::leave_socket() {

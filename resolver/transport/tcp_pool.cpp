@@ -24,7 +24,6 @@ bool UpstreamConnection::open() {
   auto connect = std::make_unique<uv_connect_t>();
   if (uv_tcp_connect(connect.get(), socket_.get(), address_.get(), on_connect) != 0) return false;
   (void)connect.release();
-  pool_.counters_.upstream_tcp_connects.inc();
   pool_.counters_.servers[server_id_].tcp_connects.inc();
   return true;
 }
@@ -185,6 +184,10 @@ void TcpPool::cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter)
   auto it = slots_.find(server.id());
   if (it != slots_.end() && it->second.connection) it->second.connection->cancel(id, waiter);
   for (auto& connection : retired_) connection->cancel(id, waiter);  // only its own waiter is removed
+}
+
+void TcpPool::reconnect(const Upstream& server) {
+  if (auto it = slots_.find(server.id()); it != slots_.end()) retire(std::move(it->second.connection));
 }
 
 void TcpPool::connect_failed(UpstreamConnection* connection) {

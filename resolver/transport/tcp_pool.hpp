@@ -85,6 +85,8 @@ class TcpPool {
   // id_in_use: pick another ID, this one already waits on the connection.
   SubmitResult submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter);
   void cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter);
+  // Retires the connection to `server`, if any: the next submission opens a new one.
+  void reconnect(const Upstream& server);
   void close_all();
 
  private:

@@ -56,7 +56,7 @@ void PooledSocket::flush() {
 bool PooledSocket::write_queued() {
   if (queries_.empty()) return false;
   auto outcome = queries_.flush(fd_);
-  pool_.counters_.upstream_network.store_add(outcome.failed);
+  pool_.counters_.upstream_send_failures.store_add(outcome.failed);
   return outcome.refused;
 }
 

@@ -7,7 +7,7 @@
 
 #include <optional>
 
-#include "upstream/error.hpp"
+#include "upstream/outcome.hpp"
 
 namespace diresolver {
 

@@ -27,7 +27,7 @@ HealthTransition Upstream::settle(HealthTransition transition, int64_t now_ms) {
   if (transition != HealthTransition::none) last_change_ms_ = now_ms;
   if (transition == HealthTransition::went_down)
     log::warn("upstream ", describe(), " is down (", state_.consecutive_failures(), " consecutive failures, last: ",
-              to_string(*state_.last_failure()), ")");
+              name_of(*state_.last_failure()), ")");
   if (transition == HealthTransition::went_up)
     log::info("upstream ", describe(), " is up (", state_.consecutive_successes(), " consecutive successes)");
   up_.store(state_.up(), std::memory_order_relaxed);

@@ -10,12 +10,8 @@
 namespace diresolver {
 
 std::string route_label(const ZoneSpec& zone) {
-  switch (zone.kind) {
-    case RouteKind::di: return "di:" + zone.region;
-    case RouteKind::forward: return "forward";
-    case RouteKind::fallback: return "default";
-  }
-  return "?";
+  auto kind = std::string(name_of(zone.kind));
+  return zone.kind == RouteKind::di ? kind + ":" + zone.region : kind;
 }
 
 UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health,

@@ -63,6 +63,10 @@ class UpstreamSet {
   std::vector<uint8_t> probe_query_;
 };
 
+// A query's set, holding the runtime that owns it alive (an aliasing shared_ptr):
+// a transaction keeps using its set after a reload has replaced the runtime.
+using SetPtr = std::shared_ptr<const UpstreamSet>;
+
 std::string route_label(const ZoneSpec& zone);  // "di:amer", "forward", "default"
 
 }  // namespace diresolver

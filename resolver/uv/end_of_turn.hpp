@@ -16,7 +16,9 @@ class EndOfTurn {
  public:
   using Work = void (*)(void* owner);
 
+  // Without a loop (a unit test on manual time) it never arms: callers do the work then.
   EndOfTurn(uv_loop_t* loop, Work work, void* owner) : work_(work), owner_(owner) {
+    if (!loop) return;
     if (uv_check_init(loop, check_.get()) == 0) check_.adopt(this);
     if (uv_idle_init(loop, idle_.get()) == 0) idle_.adopt(this);
   }

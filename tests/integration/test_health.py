@@ -372,8 +372,8 @@ class HedgeTest(HealthCase):
                                            zone=DI_ZONE_ABS, server=DFW) or 0, count, metrics)
             self.assertGreaterEqual(metric(metrics, "diresolver_upstream_late_answers_total",
                                            zone=DI_ZONE_ABS, server=IAD) or 0, count, metrics)
-        self.assertGreaterEqual(daemon.stats.get("hedges", 0), count, daemon.stats)
-        self.assertGreaterEqual(daemon.stats.get("late_answers", 0), count, daemon.stats)
+        self.assertGreaterEqual(daemon.stats.get("upstream_hedges_sent", 0), count, daemon.stats)
+        self.assertGreaterEqual(daemon.stats.get("upstream_late_answers", 0), count, daemon.stats)
         self.assertEqual(0, daemon.stats["servfail"], daemon.stats)
 
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "forward/forward_timers.hpp"
 #include "uv/timer_list.hpp"
+#include "uv/timer_lists.hpp"
 
 using diresolver::uv::ListTimer;
 using diresolver::uv::TimerList;
@@ -89,21 +89,50 @@ TEST_CASE("a firing timer may restart itself and stop another; close() silences 
   CHECK_FALSE(chain.timer.active());
 }
 
-TEST_CASE("a worker's hedge and attempt timers: one list per server, none after close") {
+TEST_CASE("timer lists by server id: one list per server, none after close") {
   uv_loop_t* loop = uv_default_loop();
-  diresolver::Upstream fast(0, "A", *diresolver::SockAddr::parse("127.0.0.11", 53), "z.", {});
-  diresolver::Upstream slow(1, "B", *diresolver::SockAddr::parse("127.0.0.12", 53), "z.", {});
-  diresolver::ForwardTimers timers(loop);
+  diresolver::uv::TimerListsById lists(diresolver::uv::TimeSource::of_loop(loop));
   // A slow server's long timers must not lie in the list a fast server's short ones are sorted into.
-  CHECK(&timers.attempts_to(fast) != &timers.attempts_to(slow));
-  CHECK(&timers.attempts_to(fast) == &timers.attempts_to(fast));
-  CHECK(&timers.hedges_after(fast) != &timers.attempts_to(fast));
-  CHECK(timers.attempts_to(slow).is_open());
-  timers.close();
-  for (auto* list : {&timers.attempts_to(fast), &timers.hedges_after(slow), &timers.deadlines(), &timers.slow()})
-    CHECK_FALSE(list->is_open());
+  CHECK(&lists.of(0) != &lists.of(1));
+  CHECK(&lists.of(0) == &lists.of(0));
+  CHECK(lists.of(1).is_open());
+  lists.close();
+  for (unsigned id : {0u, 1u, 7u}) CHECK_FALSE(lists.of(id).is_open());
   diresolver::uv::ListTimer late;
-  timers.attempts_to(fast).start(late, 1, [](void*) {}, nullptr);
+  lists.of(0).start(late, 1, [](void*) {}, nullptr);
   CHECK_FALSE(late.active());
   run_until_idle(loop);
+}
+
+TEST_CASE("manual time fires due timers of every list in due order, with now() at each one's due time") {
+  diresolver::uv::ManualTime time;
+  auto source = diresolver::uv::TimeSource::manual(time);
+  TimerList first(source), second(source);
+  struct Seen {
+    diresolver::uv::ManualTime* time;
+    std::vector<std::pair<std::string, uint64_t>> fired;
+    uint64_t start_ms;
+  } seen{&time, {}, static_cast<uint64_t>(time.now().ms())};
+  struct Named {
+    std::string name;
+    Seen* seen;
+    ListTimer timer;
+    static void fire(void* self) {
+      auto* n = static_cast<Named*>(self);
+      n->seen->fired.emplace_back(n->name, n->seen->time->now().ms() - n->seen->start_ms);
+    }
+  };
+  Named a{"a", &seen, {}}, b{"b", &seen, {}}, c{"c", &seen, {}}, late{"late", &seen, {}};
+  first.start(a.timer, 30, Named::fire, &a);
+  second.start(b.timer, 10, Named::fire, &b);
+  first.start(c.timer, 20, Named::fire, &c);
+  second.start(late.timer, 100, Named::fire, &late);
+  time.advance_ms(50);
+  CHECK(seen.fired == std::vector<std::pair<std::string, uint64_t>>{{"b", 10}, {"c", 20}, {"a", 30}});
+  CHECK(time.now().ms() - seen.start_ms == 50);
+  CHECK(late.timer.active());
+  second.close();  // a closed list fires nothing, and is forgotten by the time
+  time.advance_ms(100);
+  CHECK(seen.fired.size() == 3);
+  CHECK_FALSE(late.timer.active());
 }

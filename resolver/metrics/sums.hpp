@@ -1,5 +1,5 @@
-// Read-only views of numbers summed over all workers (per worker, per server), shared by
-// the Prometheus collector and the /status page so both say the same thing.
+// Numbers summed over every loop's counters (per worker, per server), shared
+// by the Prometheus families and the /status page so both say the same thing.
 #pragma once
 
 #include <array>
@@ -7,13 +7,12 @@
 #include <vector>
 
 #include "metrics/counters.hpp"
-#include "upstream/error.hpp"
 
 namespace diresolver {
 
 struct CounterSources {
   std::vector<const WorkerCounters*> traffic;  // one per worker
-  const WorkerCounters* probes = nullptr;      // the prober's
+  const WorkerCounters* probes = nullptr;      // the control loop's: health probes and validation
 };
 
 inline uint64_t sum_workers(const std::vector<const WorkerCounters*>& workers, Counter WorkerCounters::*field) {
@@ -31,8 +30,8 @@ uint64_t sum_workers_at(const std::vector<const WorkerCounters*>& workers,
   return total;
 }
 
-template <class Field>
-uint64_t sum_server(const std::vector<const WorkerCounters*>& workers, unsigned id, Field field) {
+inline uint64_t sum_server(const std::vector<const WorkerCounters*>& workers, unsigned id,
+                           Counter ServerCounters::*field) {
   uint64_t total = 0;
   for (const auto* worker : workers) total += (worker->servers[id].*field).get();
   return total;
@@ -40,12 +39,8 @@ uint64_t sum_server(const std::vector<const WorkerCounters*>& workers, unsigned 
 
 inline uint64_t sum_failures(const std::vector<const WorkerCounters*>& workers, unsigned id, UpstreamError e) {
   uint64_t total = 0;
-  for (const auto* worker : workers) total += worker->servers[id].failures[static_cast<size_t>(e)].get();
+  for (const auto* worker : workers) total += worker->servers[id].failures[index_of(e)].get();
   return total;
 }
-
-inline constexpr UpstreamError all_upstream_errors[] = {
-    UpstreamError::timeout,   UpstreamError::network,   UpstreamError::refused,
-    UpstreamError::servfail,  UpstreamError::malformed, UpstreamError::mismatched};
 
 }  // namespace diresolver

@@ -11,8 +11,7 @@
 #include <limits>
 #include <sstream>
 
-#include "metrics/collector_parts.hpp"
-#include "metrics/families.hpp"
+#include "metrics/scrape.hpp"
 
 namespace diresolver::metrics {
 
@@ -74,24 +73,16 @@ double max_fds() {
 
 }  // namespace
 
-std::vector<MetricFamily> process_families() {
+void add_process_families(FamilySet& out) {
   auto stat = read_proc_stat();
   double ticks = double(sysconf(_SC_CLK_TCK));
-  return {
-      single("process_cpu_seconds_total", "User and system CPU time spent", MetricType::Counter, cpu_seconds()),
-      single("process_resident_memory_bytes", "Resident memory size", MetricType::Gauge, stat.resident_bytes),
-      single("process_virtual_memory_bytes", "Virtual memory size", MetricType::Gauge, stat.virtual_bytes),
-      single("process_open_fds", "Open file descriptors", MetricType::Gauge, open_fds()),
-      single("process_max_fds", "Limit of open file descriptors", MetricType::Gauge, max_fds()),
-      single("process_start_time_seconds", "Start time of the process since the Unix epoch", MetricType::Gauge,
-             boot_time_seconds() + stat.start_ticks / ticks),
-  };
-}
-
-MetricFamily build_info_family() {
-  auto f = family("diresolver_build_info", "Always 1; the labels say which build is running", MetricType::Gauge);
-  add(f, {{"version", DIRESOLVER_VERSION}, {"commit", DIRESOLVER_GIT_COMMIT}}, 1);
-  return f;
+  out.add(Family::process_cpu, {}, cpu_seconds());
+  out.add(Family::process_resident_memory, {}, stat.resident_bytes);
+  out.add(Family::process_virtual_memory, {}, stat.virtual_bytes);
+  out.add(Family::process_open_fds, {}, open_fds());
+  out.add(Family::process_max_fds, {}, max_fds());
+  out.add(Family::process_start_time, {}, boot_time_seconds() + stat.start_ticks / ticks);
+  out.add(Family::build_info, {{"version", DIRESOLVER_VERSION}, {"commit", DIRESOLVER_GIT_COMMIT}}, 1);
 }
 
 }  // namespace diresolver::metrics

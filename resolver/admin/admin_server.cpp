@@ -1,0 +1,39 @@
+#include "admin/admin_server.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+#include "admin/cache_admin.hpp"
+#include "admin/collector.hpp"
+#include "admin/status.hpp"
+#include "util/log.hpp"
+
+namespace diresolver {
+
+HttpReply readyz_reply(const ReadinessView& view) {
+  if (!view.ready) return {503, "text/plain; charset=utf-8", "not ready: " + view.detail + "\n"};
+  return {200, "text/plain; charset=utf-8", (view.degraded ? "degraded: " : "ready: ") + view.detail + "\n"};
+}
+
+AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(listen) {
+  auto collector = std::make_shared<MetricsCollector>(sources.runtime, sources.counters, sources.cache,
+                                                      sources.daemon, sources.gate);
+  http_.add_page("/metrics", [collector](const HttpRequest&) {
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, collector->Collect());
+    return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", out.str()};
+  });
+  http_.add_page("/status", [runtime = sources.runtime, counters = sources.counters](const HttpRequest&) {
+    return HttpReply{200, "application/json", status_json(*runtime(), counters)};
+  });
+  http_.add_page("/readyz", [&gate = sources.gate](const HttpRequest&) { return readyz_reply(gate.view()); });
+  http_.add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });
+  if (auto* cache = sources.cache)
+    http_.add_page(
+        "/cache/flush", [cache](const HttpRequest& request) { return flush_cache(*cache, request); },
+        HttpMethod::post);
+  log::info("admin HTTP on ", listen.to_string(), " (/metrics, /status, /readyz, /healthz, /cache/flush)");
+}
+
+}  // namespace diresolver

@@ -1,0 +1,26 @@
+#include "transport/exchange_judge.hpp"
+
+#include "dns/response.hpp"
+
+namespace diresolver {
+
+std::optional<ExchangeResult> judge_answer(std::span<uint8_t> answer, uint16_t sent_id, const dns::ParsedQuery& query,
+                                           WorkerCounters& counters) {
+  switch (dns::check_upstream_answer(answer, sent_id, query)) {
+    case dns::AnswerCheck::mismatched:
+      counters.upstream_mismatched.inc();
+      return std::nullopt;
+    case dns::AnswerCheck::malformed:
+      return ExchangeResult::failed(UpstreamError::malformed);
+    case dns::AnswerCheck::ok:
+      break;
+  }
+  return ExchangeResult::answered(answer);
+}
+
+ExchangeResult timed_out(bool saw_mismatch) {
+  // Only impostors (or garbage) answered: say so, it is a different problem from silence.
+  return ExchangeResult::failed(saw_mismatch ? UpstreamError::mismatched : UpstreamError::timeout);
+}
+
+}  // namespace diresolver
