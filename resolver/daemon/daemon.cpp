@@ -15,6 +15,7 @@
 #include "server/worker.hpp"
 #include "transport/kit.hpp"
 #include "util/log.hpp"
+#include "uv/boundary.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {
@@ -170,16 +171,20 @@ class Daemon {
     log::info("systemd watchdog: every ", every_ms, " ms");
   }
 
-  static void on_watchdog(uv_timer_t* timer) {
-    auto* self = uv::Handle<uv_timer_t>::owner_of<Daemon>(timer);
-    if (!self) return;
-    auto& last = self->heartbeats_;
-    last.resize(self->workers_.size(), UINT64_MAX);
+  static void on_watchdog(uv_timer_t* timer) noexcept {
+    uv::at_boundary("Daemon::on_watchdog", [&] {
+      auto* self = uv::Handle<uv_timer_t>::owner_of<Daemon>(timer);
+      if (self) self->pet_watchdog();
+    });
+  }
+
+  void pet_watchdog() {
+    heartbeats_.resize(workers_.size(), UINT64_MAX);
     bool alive = true;
-    for (size_t i = 0; i < self->workers_.size(); ++i) {
-      auto beat = self->workers_[i]->heartbeat();
-      alive = alive && beat != last[i];
-      last[i] = beat;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      auto beat = workers_[i]->heartbeat();
+      alive = alive && beat != heartbeats_[i];
+      heartbeats_[i] = beat;
     }
     if (alive) notify_watchdog();
   }
@@ -194,16 +199,20 @@ class Daemon {
     uv_signal_start(hangup_.get(), on_hangup, SIGHUP);
   }
 
-  static void on_stop_signal(uv_signal_t* handle, int signum) {
-    auto* self = uv::Handle<uv_signal_t>::owner_of<Daemon>(handle);
-    if (!self) return;
-    log::info("signal ", signum, ": shutting down");
-    self->stop();
+  static void on_stop_signal(uv_signal_t* handle, int signum) noexcept {
+    uv::at_boundary("Daemon::on_stop_signal", [&] {
+      auto* self = uv::Handle<uv_signal_t>::owner_of<Daemon>(handle);
+      if (!self) return;
+      log::info("signal ", signum, ": shutting down");
+      self->stop();
+    });
   }
 
-  static void on_hangup(uv_signal_t* handle, int) {
-    auto* self = uv::Handle<uv_signal_t>::owner_of<Daemon>(handle);
-    if (self && self->prober_) self->reload();
+  static void on_hangup(uv_signal_t* handle, int) noexcept {
+    uv::at_boundary("Daemon::on_hangup", [&] {
+      auto* self = uv::Handle<uv_signal_t>::owner_of<Daemon>(handle);
+      if (self && self->prober_) self->reload();
+    });
   }
 
   void stop() {

@@ -1,6 +1,7 @@
 #include "health/prober.hpp"
 
 #include "dns/query.hpp"
+#include "uv/boundary.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {
@@ -25,9 +26,11 @@ class Prober::Target {
     if (timer_.is_open()) uv_timer_start(timer_.get(), on_timer, delay_ms, 0);
   }
 
-  static void on_timer(uv_timer_t* timer) {
-    auto* self = uv::Handle<uv_timer_t>::owner_of<Target>(timer);
-    if (self) self->send();
+  static void on_timer(uv_timer_t* timer) noexcept {
+    uv::at_boundary("Prober::on_timer", [&] {
+      auto* self = uv::Handle<uv_timer_t>::owner_of<Target>(timer);
+      if (self) self->send();
+    });
   }
 
   void send() {

@@ -4,6 +4,7 @@
 
 #include "readiness/notifier.hpp"
 #include "util/log.hpp"
+#include "uv/boundary.hpp"
 
 namespace diresolver {
 
@@ -42,9 +43,11 @@ void ReadinessGate::stop() {
   validator_.reset();
 }
 
-void ReadinessGate::on_timer(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<ReadinessGate>(timer);
-  if (self) self->run_round();
+void ReadinessGate::on_timer(uv_timer_t* timer) noexcept {
+  uv::at_boundary("ReadinessGate::on_timer", [&] {
+    auto* self = uv::Handle<uv_timer_t>::owner_of<ReadinessGate>(timer);
+    if (self) self->run_round();
+  });
 }
 
 void ReadinessGate::run_round() {

@@ -53,7 +53,7 @@ class ReadinessGate {
   ReadinessView view() const;
 
  private:
-  static void on_timer(uv_timer_t* timer);
+  static void on_timer(uv_timer_t* timer) noexcept;
   void run_round();
   void on_report(const ValidationReport& report);
   void seed_regions();

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "util/log.hpp"
+#include "uv/boundary.hpp"
 
 extern char** environ;
 
@@ -48,16 +49,19 @@ void run_hook(uv_loop_t* loop, const std::string& command, const std::string& st
   options.file = "/bin/sh";
   options.args = args;
   options.env = env.data();
-  options.exit_cb = [](uv_process_t* process, int64_t status, int) {
-    if (status != 0) log::warn("readiness hook exited with status ", status);
-    uv_close(reinterpret_cast<uv_handle_t*>(process), [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+  options.exit_cb = [](uv_process_t* process, int64_t status, int) noexcept {
+    uv::at_boundary("readiness hook exit", [&] {
+      if (status != 0) log::warn("readiness hook exited with status ", status);
+    });
+    uv_close(reinterpret_cast<uv_handle_t*>(process),
+             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_process_t*>(h); });
   };
   auto process = std::make_unique<uv_process_t>();
   int rc = uv_spawn(loop, process.get(), &options);
   if (rc != 0) {
     log::warn("readiness hook did not start: ", uv_strerror(rc));
     uv_close(reinterpret_cast<uv_handle_t*>(process.release()),
-             [](uv_handle_t* h) { delete reinterpret_cast<uv_process_t*>(h); });
+             [](uv_handle_t* h) noexcept { delete reinterpret_cast<uv_process_t*>(h); });
     return;
   }
   log::info("readiness hook started for ", state, ": ", command);

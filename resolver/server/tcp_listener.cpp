@@ -4,6 +4,7 @@
 
 #include "server/query_handler.hpp"
 #include "uv/write.hpp"
+#include "uv/boundary.hpp"
 
 namespace diresolver {
 
@@ -20,10 +21,12 @@ TcpListener::TcpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, Wo
     throw std::runtime_error("uv_listen failed");
 }
 
-void TcpListener::on_connection(uv_stream_t* server, int status) {
-  auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpListener>(server);
-  if (!self || status != 0) return;
-  self->accept_one();
+void TcpListener::on_connection(uv_stream_t* server, int status) noexcept {
+  uv::at_boundary("TcpListener::on_connection", [&] {
+    auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpListener>(server);
+    if (!self || status != 0) return;
+    self->accept_one();
+  });
 }
 
 void TcpListener::accept_one() {
@@ -72,7 +75,7 @@ void TcpConnection::touch() {
   if (!closed_) uv_timer_start(idle_.get(), on_idle, listener_.idle_timeout_ms_, 0);
 }
 
-void TcpConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+void TcpConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
   auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpConnection>(handle);
   if (!self) {
     *buf = uv_buf_init(nullptr, 0);
@@ -82,13 +85,15 @@ void TcpConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(reinterpret_cast<char*>(scratch.data()), static_cast<unsigned>(scratch.size()));
 }
 
-void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpConnection>(stream);
-  if (!self || nread == 0) return;
-  if (nread < 0) return self->close();  // EOF or reset
-  auto* data = reinterpret_cast<const uint8_t*>(buf->base);
-  self->pending_.insert(self->pending_.end(), data, data + nread);
-  self->take_messages();
+void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+  uv::at_boundary("TcpConnection::on_read", [&] {
+    auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpConnection>(stream);
+    if (!self || nread == 0) return;
+    if (nread < 0) return self->close();  // EOF or reset
+    auto* data = reinterpret_cast<const uint8_t*>(buf->base);
+    self->pending_.insert(self->pending_.end(), data, data + nread);
+    self->take_messages();
+  });
 }
 
 // Partial messages do not count as traffic: a client trickling bytes is idle.
@@ -128,16 +133,20 @@ void TcpConnection::update_reading() {
 }
 
 // A client reading its answers, however slowly, is not idle.
-void TcpConnection::on_written(uv_stream_t* stream) {
-  auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpConnection>(stream);
-  if (!self) return;
-  self->touch();
-  self->update_reading();
+void TcpConnection::on_written(uv_stream_t* stream) noexcept {
+  uv::at_boundary("TcpConnection::on_written", [&] {
+    auto* self = uv::Handle<uv_tcp_t>::owner_of<TcpConnection>(stream);
+    if (!self) return;
+    self->touch();
+    self->update_reading();
+  });
 }
 
-void TcpConnection::on_idle(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<TcpConnection>(timer);
-  if (self) self->close();
+void TcpConnection::on_idle(uv_timer_t* timer) noexcept {
+  uv::at_boundary("TcpConnection::on_idle", [&] {
+    auto* self = uv::Handle<uv_timer_t>::owner_of<TcpConnection>(timer);
+    if (self) self->close();
+  });
 }
 
 void TcpConnection::send(dns::Bytes answer) {

@@ -40,10 +40,10 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void close();
 
  private:
-  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void on_idle(uv_timer_t* timer);
-  static void on_written(uv_stream_t* stream);
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void on_idle(uv_timer_t* timer) noexcept;
+  static void on_written(uv_stream_t* stream) noexcept;
   void take_messages();
   void update_reading();
   void touch();
@@ -70,7 +70,7 @@ class TcpListener {
 
  private:
   friend class TcpConnection;
-  static void on_connection(uv_stream_t* server, int status);
+  static void on_connection(uv_stream_t* server, int status) noexcept;
   void accept_one();
   void forget(TcpConnection* connection);
 

@@ -5,6 +5,7 @@
 
 #include "metrics/counters.hpp"
 #include "server/query_handler.hpp"
+#include "uv/boundary.hpp"
 
 namespace diresolver {
 
@@ -21,7 +22,7 @@ UdpListener::UdpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, Wo
     throw std::runtime_error("uv_udp_recv_start failed");
 }
 
-void UdpListener::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+void UdpListener::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
   auto* self = uv::Handle<uv_udp_t>::owner_of<UdpListener>(handle);
   if (!self) {
     *buf = uv_buf_init(nullptr, 0);
@@ -31,9 +32,11 @@ void UdpListener::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
 }
 
 void UdpListener::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
-                          unsigned flags) {
-  auto* self = uv::Handle<uv_udp_t>::owner_of<UdpListener>(handle);
-  if (self) self->receive(nread, buf, from, flags);
+                          unsigned flags) noexcept {
+  uv::at_boundary("UdpListener::on_recv", [&] {
+    auto* self = uv::Handle<uv_udp_t>::owner_of<UdpListener>(handle);
+    if (self) self->receive(nread, buf, from, flags);
+  });
 }
 
 // libuv calls back once per datagram of a recvmmsg batch (UV_UDP_MMSG_CHUNK),

@@ -37,9 +37,9 @@ class UdpListener {
   static constexpr size_t read_batch = 20;
   static constexpr size_t slice = 65536;
 
-  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
-                      unsigned flags);
+                      unsigned flags) noexcept;
   void receive(ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned flags);
   void flush();
   void send_now(const SockAddr& to, dns::Bytes answer);

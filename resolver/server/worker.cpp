@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "upstream/upstream_registry.hpp"
+#include "uv/boundary.hpp"
 
 namespace diresolver {
 
@@ -34,9 +35,11 @@ Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, co
   uv_timer_start(heartbeat_timer_.get(), on_heartbeat, 100, 100);
 }
 
-void Worker::on_heartbeat(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<Worker>(timer);
-  if (self) self->heartbeat_.fetch_add(1, std::memory_order_relaxed);
+void Worker::on_heartbeat(uv_timer_t* timer) noexcept {
+  uv::at_boundary("Worker::on_heartbeat", [&] {
+    auto* self = uv::Handle<uv_timer_t>::owner_of<Worker>(timer);
+    if (self) self->heartbeat_.fetch_add(1, std::memory_order_relaxed);
+  });
 }
 
 Worker::~Worker() {
@@ -69,22 +72,26 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::on_stop(uv_async_t* async) {
-  auto* self = uv::Handle<uv_async_t>::owner_of<Worker>(async);
-  if (self) self->shut_down();
+void Worker::on_stop(uv_async_t* async) noexcept {
+  uv::at_boundary("Worker::on_stop", [&] {
+    auto* self = uv::Handle<uv_async_t>::owner_of<Worker>(async);
+    if (self) self->shut_down();
+  });
 }
 
-void Worker::on_reload(uv_async_t* async) {
-  auto* self = uv::Handle<uv_async_t>::owner_of<Worker>(async);
-  if (!self) return;
-  RuntimePtr runtime;
-  {
-    std::lock_guard lock(self->reload_mutex_);
-    runtime = std::move(self->pending_runtime_);
-  }
-  if (!runtime) return;
-  self->forwarder_->set_settings(runtime->config.upstream);
-  self->handler_->use(std::move(runtime));
+void Worker::on_reload(uv_async_t* async) noexcept {
+  uv::at_boundary("Worker::on_reload", [&] {
+    auto* self = uv::Handle<uv_async_t>::owner_of<Worker>(async);
+    if (!self) return;
+    RuntimePtr runtime;
+    {
+      std::lock_guard lock(self->reload_mutex_);
+      runtime = std::move(self->pending_runtime_);
+    }
+    if (!runtime) return;
+    self->forwarder_->set_settings(runtime->config.upstream);
+    self->handler_->use(std::move(runtime));
+  });
 }
 
 void Worker::shut_down() {

@@ -51,9 +51,9 @@ class Worker {
   uint64_t heartbeat() const { return heartbeat_.load(std::memory_order_relaxed); }
 
  private:
-  static void on_stop(uv_async_t* async);
-  static void on_reload(uv_async_t* async);
-  static void on_heartbeat(uv_timer_t* timer);
+  static void on_stop(uv_async_t* async) noexcept;
+  static void on_reload(uv_async_t* async) noexcept;
+  static void on_heartbeat(uv_timer_t* timer) noexcept;
   void shut_down();
 
   uv_loop_t loop_{};

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "uv/write.hpp"
+#include "uv/boundary.hpp"
 
 namespace diresolver {
 
@@ -28,15 +29,17 @@ bool UpstreamConnection::open() {
   return true;
 }
 
-void UpstreamConnection::on_connect(uv_connect_t* req, int status) {
-  std::unique_ptr<uv_connect_t> owned(req);
-  auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(req->handle);
-  if (!self) return;
-  if (status != 0) {
-    self->pool_.connect_failed(self);
-    return self->close();
-  }
-  self->connected();
+void UpstreamConnection::on_connect(uv_connect_t* req, int status) noexcept {
+  uv::at_boundary("UpstreamConnection::on_connect", [&] {
+    std::unique_ptr<uv_connect_t> owned(req);
+    auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(req->handle);
+    if (!self) return;
+    if (status != 0) {
+      self->pool_.connect_failed(self);
+      return self->close();
+    }
+    self->connected();
+  });
 }
 
 void UpstreamConnection::connected() {
@@ -80,12 +83,14 @@ void UpstreamConnection::update_idle_timer() {
     uv_timer_stop(idle_.get());
 }
 
-void UpstreamConnection::on_idle(uv_timer_t* timer) {
-  auto* self = uv::Handle<uv_timer_t>::owner_of<UpstreamConnection>(timer);
-  if (self && self->pending_.empty()) self->close();
+void UpstreamConnection::on_idle(uv_timer_t* timer) noexcept {
+  uv::at_boundary("UpstreamConnection::on_idle", [&] {
+    auto* self = uv::Handle<uv_timer_t>::owner_of<UpstreamConnection>(timer);
+    if (self && self->pending_.empty()) self->close();
+  });
 }
 
-void UpstreamConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+void UpstreamConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
   auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(handle);
   if (!self) {
     *buf = uv_buf_init(nullptr, 0);
@@ -95,13 +100,15 @@ void UpstreamConnection::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
   *buf = uv_buf_init(reinterpret_cast<char*>(scratch.data()), static_cast<unsigned>(scratch.size()));
 }
 
-void UpstreamConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
-  auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(stream);
-  if (!self || nread == 0) return;
-  if (nread < 0) return self->close();  // the server closed or reset: fail what waits
-  auto* data = reinterpret_cast<const uint8_t*>(buf->base);
-  self->received_.insert(self->received_.end(), data, data + nread);
-  self->take_messages();
+void UpstreamConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+  uv::at_boundary("UpstreamConnection::on_read", [&] {
+    auto* self = uv::Handle<uv_tcp_t>::owner_of<UpstreamConnection>(stream);
+    if (!self || nread == 0) return;
+    if (nread < 0) return self->close();  // the server closed or reset: fail what waits
+    auto* data = reinterpret_cast<const uint8_t*>(buf->base);
+    self->received_.insert(self->received_.end(), data, data + nread);
+    self->take_messages();
+  });
 }
 
 void UpstreamConnection::take_messages() {

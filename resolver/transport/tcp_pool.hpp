@@ -51,10 +51,10 @@ class UpstreamConnection {
   void close();  // fails everything pending
 
  private:
-  static void on_connect(uv_connect_t* req, int status);
-  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
-  static void on_idle(uv_timer_t* timer);
+  static void on_connect(uv_connect_t* req, int status) noexcept;
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void on_idle(uv_timer_t* timer) noexcept;
   void connected();
   void dispatch(dns::Bytes message);
   void take_messages();

@@ -1,4 +1,5 @@
 #include "transport/udp_socket_pool.hpp"
+#include "uv/boundary.hpp"
 
 #include <sys/socket.h>
 
@@ -60,24 +61,26 @@ bool PooledSocket::write_queued() {
   return outcome.refused;
 }
 
-void PooledSocket::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) {
+void PooledSocket::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {
   auto* self = uv::Handle<uv_udp_t>::owner_of<PooledSocket>(handle);
   *buf = self ? uv_buf_init(reinterpret_cast<char*>(self->buffer_), static_cast<unsigned>(self->buffer_size_))
               : uv_buf_init(nullptr, 0);
 }
 
-void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned) {
-  auto* self = uv::Handle<uv_udp_t>::owner_of<PooledSocket>(handle);
-  if (!self) return;
-  if (nread < 0) return self->fail_all();
-  if (nread == 0 || !from) return;
-  std::span<uint8_t> packet(reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread));
-  auto* waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : nullptr;
-  if (!waiter) {
-    self->pool_.counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it
-    return;
-  }
-  waiter->on_datagram(packet);
+void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned) noexcept {
+  uv::at_boundary("PooledSocket::on_recv", [&] {
+    auto* self = uv::Handle<uv_udp_t>::owner_of<PooledSocket>(handle);
+    if (!self) return;
+    if (nread < 0) return self->fail_all();
+    if (nread == 0 || !from) return;
+    std::span<uint8_t> packet(reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread));
+    auto* waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : nullptr;
+    if (!waiter) {
+      self->pool_.counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it
+      return;
+    }
+    waiter->on_datagram(packet);
+  });
 }
 
 // The connected server said no (ICMP): every query waiting here learns it.

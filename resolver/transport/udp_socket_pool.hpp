@@ -60,8 +60,8 @@ class PooledSocket {
   uint32_t uses = 0;
 
  private:
-  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
-  static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned);
+  static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
+  static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned) noexcept;
   bool write_queued();  // true if the kernel said ECONNREFUSED
   void fail_all();
 

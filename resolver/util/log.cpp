@@ -26,4 +26,13 @@ void write(Level level, std::string_view line) {
   std::fflush(stderr);
 }
 
+void error_noexcept(const char* where, const char* what) noexcept {
+  try {
+    std::lock_guard lock(line_mutex());
+    std::fprintf(stderr, "error: uncaught exception in %s: %s\n", where, what);
+    std::fflush(stderr);
+  } catch (...) {  // the mutex could not be taken: nothing better to do than stay quiet
+  }
+}
+
 }  // namespace diresolver::log

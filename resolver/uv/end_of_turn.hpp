@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include "uv/boundary.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver::uv {
@@ -31,7 +32,7 @@ class EndOfTurn {
     if (armed_) return true;
     armed_ = true;
     uv_check_start(check_.get(), on_check);
-    uv_idle_start(idle_.get(), [](uv_idle_t*) {});
+    uv_idle_start(idle_.get(), [](uv_idle_t*) noexcept {});
     return true;
   }
   void close() {
@@ -41,13 +42,15 @@ class EndOfTurn {
   }
 
  private:
-  static void on_check(uv_check_t* check) {
-    auto* self = Handle<uv_check_t>::owner_of<EndOfTurn>(check);
-    if (!self) return;
-    self->armed_ = false;  // first: the work may arm the next turn
-    uv_check_stop(check);
-    uv_idle_stop(self->idle_.get());
-    self->work_(self->owner_);
+  static void on_check(uv_check_t* check) noexcept {
+    at_boundary("EndOfTurn::on_check", [&] {
+      auto* self = Handle<uv_check_t>::owner_of<EndOfTurn>(check);
+      if (!self) return;
+      self->armed_ = false;  // first: the work may arm the next turn
+      uv_check_stop(check);
+      uv_idle_stop(self->idle_.get());
+      self->work_(self->owner_);
+    });
   }
 
   Work work_;

@@ -38,7 +38,7 @@ class Handle {
       return;
     }
     handle_->data = nullptr;
-    uv_close(base(), [](uv_handle_t* h) { delete reinterpret_cast<H*>(h); });
+    uv_close(base(), [](uv_handle_t* h) noexcept { delete reinterpret_cast<H*>(h); });
     (void)handle_.release();
   }
 

@@ -1,5 +1,7 @@
 #include "uv/timer_list.hpp"
 
+#include "uv/boundary.hpp"
+
 namespace diresolver::uv {
 
 void ListTimer::stop() {
@@ -51,9 +53,11 @@ void TimerList::arm_for_head() {
   uv_timer_start(wakeup_.get(), on_wakeup, armed_for_ms_ > now ? armed_for_ms_ - now : 0, 0);
 }
 
-void TimerList::on_wakeup(uv_timer_t* handle) {
-  auto* self = Handle<uv_timer_t>::owner_of<TimerList>(handle);
-  if (self) self->fire_due();
+void TimerList::on_wakeup(uv_timer_t* handle) noexcept {
+  uv::at_boundary("TimerList::on_wakeup", [&] {
+    auto* self = Handle<uv_timer_t>::owner_of<TimerList>(handle);
+    if (self) self->fire_due();
+  });
 }
 
 // A callback may start or stop timers of this list, the head included: each
@@ -64,7 +68,8 @@ void TimerList::fire_due() {
   while (head_ && head_->due_ms_ <= now) {
     ListTimer& due = *head_;
     unlink(due);
-    due.fire_(due.owner_);
+    // One timer's exception must not stall the others, nor leave the list unarmed.
+    at_boundary("a list timer's callback", [&] { due.fire_(due.owner_); });
   }
   if (armed_for_ms_ == not_armed) arm_for_head();
 }

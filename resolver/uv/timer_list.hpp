@@ -111,7 +111,7 @@ class TimerList {
   void insert_sorted(ListTimer& timer);
   void unlink(ListTimer& timer);
   void arm_for_head();
-  static void on_wakeup(uv_timer_t* handle);
+  static void on_wakeup(uv_timer_t* handle) noexcept;
   void fire_due();
 
   TimeSource time_;

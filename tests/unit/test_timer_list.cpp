@@ -3,6 +3,10 @@
 // and stop others; close() silences the rest.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -135,4 +139,43 @@ TEST_CASE("manual time fires due timers of every list in due order, with now() a
   time.advance_ms(100);
   CHECK(seen.fired.size() == 3);
   CHECK_FALSE(late.timer.active());
+}
+
+namespace {
+
+// What `body` wrote to stderr (the daemon's log).
+template <class Body>
+std::string stderr_of(Body body) {
+  std::fflush(stderr);
+  FILE* capture = std::tmpfile();
+  REQUIRE(capture != nullptr);
+  int saved = dup(STDERR_FILENO);
+  dup2(fileno(capture), STDERR_FILENO);
+  body();
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  std::string out;
+  std::rewind(capture);
+  for (int c; (c = std::fgetc(capture)) != EOF;) out += static_cast<char>(c);
+  std::fclose(capture);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("an exception in a timer's callback stops at the loop boundary, is logged, and the rest still fire") {
+  uv_loop_t* loop = uv_default_loop();
+  bool after_fired = false;
+  std::string logged;
+  {
+    TimerList list(loop);
+    ListTimer thrower, after;
+    list.start(thrower, 1, [](void*) { throw std::runtime_error("broken invariant"); }, nullptr);
+    list.start(after, 20, [](void* fired) { *static_cast<bool*>(fired) = true; }, &after_fired);
+    logged = stderr_of([&] { run_until_idle(loop); });
+  }
+  run_until_idle(loop);
+  CHECK(after_fired);
+  CHECK(logged.find("error: uncaught exception in a list timer's callback: broken invariant") != std::string::npos);
 }
