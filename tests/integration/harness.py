@@ -52,6 +52,13 @@ FAKES = {
 }
 FORWARD_ZONE = "corp.example"
 
+# Workers of every config base_config() makes. 1 by default: several tests count
+# per-worker things (one upstream TCP connection per worker, ...). The ThreadSanitizer
+# run (tests/CMakeLists.txt) sets DIRESOLVER_TEST_WORKERS=2, so that two workers share
+# the cache shards and the upstream health/RTT state with each other and with the
+# control loop and the admin threads.
+WORKERS = int(os.environ.get("DIRESOLVER_TEST_WORKERS", "1"))
+
 START_TIMEOUT = 10
 STOP_TIMEOUT = 10
 WATCHDOG_SECONDS = int(os.environ.get("DIRESOLVER_TEST_WATCHDOG", "300"))
@@ -150,7 +157,7 @@ def base_config(default=True, forward=True):
         "customer": "acme",
         "regions": ["amer"],
         "zone_map": zone_map_path(),
-        "server": {"listen": [f"{DAEMON_ADDR}:{DAEMON_PORT}"], "workers": 1},
+        "server": {"listen": [f"{DAEMON_ADDR}:{DAEMON_PORT}"], "workers": WORKERS},
         # A 200 ms floor: the Python fakes can take tens of ms on a loaded 2-core CI box,
         # and the RTT-derived timeout on loopback would otherwise be 50 ms.
         # Sequential: the tests call 127.0.0.11 "the first server" and mean it.
