@@ -9,14 +9,15 @@ Forwarder::Forwarder(uv::TimeSource time, const UpstreamSettings& settings, Work
 
 Forwarder::~Forwarder() { cancel_all(); }
 
-void Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ForwardListener& listener,
-                        uint32_t tag, Instant now) {
+Transaction& Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set,
+                                ForwardListener& listener, uint32_t tag, Instant now) {
   auto order = set->order_for_query(now.ms(), rotation_++);
   auto transaction = take_spare();
   auto* raw = transaction.get();
   raw->live_slot = live_.size();
   live_.push_back(std::move(transaction));
   raw->start(packet, query, std::move(set), order, listener, tag, now);
+  return *raw;
 }
 
 std::unique_ptr<Transaction> Forwarder::take_spare() {

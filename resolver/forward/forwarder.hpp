@@ -24,14 +24,14 @@ class Forwarder {
 
   // Forwards `packet` (the client's query; `query` its parsed form) to `set`;
   // `listener` hears of it under `tag` (ForwardListener). `now` is when the
-  // query arrived.
-  void forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ForwardListener& listener,
-               uint32_t tag, Instant now);
+  // query arrived. The transaction returned lives at least until the
+  // listener's on_done for `tag`, which may have come already.
+  Transaction& forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ForwardListener& listener,
+                       uint32_t tag, Instant now);
   void set_settings(const UpstreamSettings& settings) { context_.settings = settings; }
   // Shutdown: drops every query in flight without calling its listener.
   void cancel_all();
   size_t in_flight() const { return live_.size(); }
-  Instant now() const { return clock_.now(); }
 
  private:
   static constexpr size_t max_spares = 1024;

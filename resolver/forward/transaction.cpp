@@ -60,8 +60,8 @@ void Transaction::arm_hedge(const Upstream& server, Instant now) {
 }
 
 // The next server of the order that takes the query; a server that fails at
-// once is recorded and passed over. The first query and failovers take the
-// next server's role too: only a launch's first try is a hedge.
+// once is recorded and passed over, and the next one tried in the same role
+// (but after a failure, the first query's role becomes a failover).
 bool Transaction::launch_next(Role role, Instant now) {
   while (next_ < order_.size()) {
     size_t server = order_[next_++];
@@ -140,12 +140,26 @@ void Transaction::take_answer(const Attempt& attempt, std::span<uint8_t> answer,
   counters.answers.inc();
   counters.observe_rtt(rtt_us);
   server.report_success(ResultSource::traffic, rtt_us, now.ms());
-  if (phase_ != Phase::waiting) return counters.late_answers.inc();
+  switch (phase_) {
+    case Phase::waiting:
+      if (attempt.role == Role::hedge) counters.hedges_won.inc();
+      if (attempt.role == Role::failover) counters.failover_answers.inc();
+      break;
+    case Phase::refreshing:  // too late for the client, who has a stale answer; in time for the cache
+      counters.late_answers.inc();
+      break;
+    default:  // after another server's answer
+      return counters.late_answers.inc();
+  }
   phase_ = Phase::answered;
   hedge_timer_.stop();
-  if (attempt.role == Role::hedge) counters.hedges_won.inc();
-  if (attempt.role == Role::failover) counters.failover_answers.inc();
   listener_->on_answer(tag_, answer, now);
+}
+
+void Transaction::client_answered() {
+  if (phase_ != Phase::waiting) return;
+  phase_ = Phase::refreshing;
+  hedge_timer_.stop();
 }
 
 void Transaction::record_failure(const Attempt& attempt, UpstreamError error, Instant now) {
@@ -161,8 +175,11 @@ void Transaction::move_on(Instant now) {
   if (!launch_next(Role::failover, now) && in_flight_ == 0) end(ForwardStatus::failed, now);
 }
 
+// Nothing left in flight after the client was answered (by us or elsewhere).
 void Transaction::end_if_quiet(Instant now) {
-  if (phase_ == Phase::answered && in_flight_ == 0) end(ForwardStatus::answered, now);
+  if (in_flight_ > 0) return;
+  if (phase_ == Phase::answered) end(ForwardStatus::answered, now);
+  if (phase_ == Phase::refreshing) end(ForwardStatus::failed, now);
 }
 
 void Transaction::end(ForwardStatus status, Instant now) {
@@ -171,7 +188,12 @@ void Transaction::end(ForwardStatus status, Instant now) {
   deadline_timer_.stop();
   ForwardOutcome outcome{status, last_error_, {}, packet_, now};
   if (status == ForwardStatus::failed) outcome.fallback = fallback_answer_;
-  listener_->on_done(tag_, std::move(outcome));
+  try {
+    listener_->on_done(tag_, std::move(outcome));
+  } catch (...) {
+    ended_(this);  // stopped at the loop boundary: the forwarder must still get this one back
+    throw;
+  }
   ended_(this);
 }
 

@@ -11,7 +11,10 @@
 // deadline, which abandons whatever still runs; the listener then gets the
 // outcome: answered, or failed with the last error and the last answer that
 // carried an error RCODE, if one came (the listener chooses between relaying
-// it, a stale answer, and SERVFAIL with an Extended DNS Error).
+// it, a stale answer, and SERVFAIL with an Extended DNS Error). When the
+// listener answers the client itself meanwhile (a stale answer), it says so
+// with client_answered(): no more hedges or failovers, and the attempts in
+// flight only refresh the cache.
 //
 // Two seams keep it testable without sockets or a wall clock: attempts come
 // from an ExchangeFactory, time from a ForwardClock.
@@ -70,10 +73,11 @@ struct ForwardContext {
 class Transaction {
  public:
   enum class Phase {
-    idle,      // cleared, or never started
-    waiting,   // no valid answer yet
-    answered,  // the listener has the answer; attempts still in flight run on
-    ended,     // the listener has the outcome
+    idle,        // cleared, or never started
+    waiting,     // no valid answer yet, and the client waits for one
+    refreshing,  // no valid answer yet, but the client was answered elsewhere: no more tries
+    answered,    // the listener has the answer; attempts still in flight run on
+    ended,       // the listener has the outcome
   };
   using Ended = std::function<void(Transaction*)>;
 
@@ -85,6 +89,9 @@ class Transaction {
   // `set` is held until the transaction ends: a reload may replace it meanwhile.
   void start(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ServerOrder order,
              ForwardListener& listener, uint32_t tag, Instant now);
+  // The listener answered the client itself (serve-stale's timer): the
+  // attempts in flight run on, and the first valid answer still reaches it.
+  void client_answered();
   // After `ended`, outside its callbacks: forgets the query, ready for the next.
   void clear();
   Phase phase() const { return phase_; }

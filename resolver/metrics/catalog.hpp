@@ -1,7 +1,8 @@
 // Every metric diresolver exports, written once: name, type and help of each
 // family, and which counter fills it with which label. The per-worker counter
-// structs (metrics/counters.hpp), the Prometheus families (metrics/families.cpp)
-// and the shutdown stats line are generated from these tables; the README's
+// structs, the Prometheus families and the shutdown stats line are generated
+// from these tables (metrics/counters.hpp,
+// metrics/scrape.cpp, metrics/counters.cpp); the README's
 // metric table is checked against a live scrape (tests/integration/test_metrics.py),
 // and the dashboard and alert rules use exactly these names.
 //
@@ -9,16 +10,19 @@
 // table it belongs to, the increment where it happens, a row in the README.
 #pragma once
 
-#include <prometheus/metric_type.h>
-
 #include <array>
 #include <cstddef>
 #include <string_view>
 
 namespace diresolver::metrics {
 
+// Prometheus's types, named here so the hot path's headers need no prometheus-cpp.
+enum class Type { Counter, Gauge, Histogram };
 // Which part of a scrape a family belongs to: the cache's appear only with a cache.
 enum class Part { client, upstream, cache, daemon, readiness, process };
+// Where a per-server counter is summed from: the workers' live traffic, or the
+// control loop (health probes and validation).
+enum class Source { traffic, probes };
 
 // F(id, name, type, part, help)
 #define DIRESOLVER_METRIC_FAMILIES(F)                                                                                  \
@@ -110,13 +114,13 @@ enum class Family {
 
 struct FamilyDef {
   std::string_view name;
-  prometheus::MetricType type;
+  Type type;
   Part part;
   std::string_view help;
 };
 
 inline constexpr FamilyDef family_defs[] = {
-#define DIRESOLVER_FAMILY_DEF(id, name, type, part, help) {name, prometheus::MetricType::type, Part::part, help},
+#define DIRESOLVER_FAMILY_DEF(id, name, type, part, help) {name, Type::type, Part::part, help},
     DIRESOLVER_METRIC_FAMILIES(DIRESOLVER_FAMILY_DEF)
 #undef DIRESOLVER_FAMILY_DEF
 };

@@ -24,7 +24,7 @@ std::vector<CounterTotal> sum_counters(const std::vector<const WorkerCounters*>&
   DIRESOLVER_WORKER_COUNTERS(DIRESOLVER_WORKER_SUM)
 #undef DIRESOLVER_WORKER_SUM
 #define DIRESOLVER_SERVER_SUM(field, family, source, label, value) \
-  if (std::string_view(#source) == "traffic")                      \
+  if (metrics::Source::source == metrics::Source::traffic)         \
     out.push_back({"upstream_" #field, sum_servers(workers, &ServerCounters::field)});
   DIRESOLVER_SERVER_COUNTERS(DIRESOLVER_SERVER_SUM)
 #undef DIRESOLVER_SERVER_SUM

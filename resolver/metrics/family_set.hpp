@@ -5,6 +5,7 @@
 
 #include <prometheus/client_metric.h>
 #include <prometheus/metric_family.h>
+#include <prometheus/metric_type.h>
 
 #include <array>
 #include <limits>
@@ -25,13 +26,22 @@ inline Labels with(Labels labels, std::string name, std::string value) {
   return labels;
 }
 
+inline prometheus::MetricType prometheus_type(Type type) {
+  switch (type) {
+    case Type::Counter: return prometheus::MetricType::Counter;
+    case Type::Gauge: return prometheus::MetricType::Gauge;
+    case Type::Histogram: return prometheus::MetricType::Histogram;
+  }
+  return prometheus::MetricType::Untyped;
+}
+
 class FamilySet {
  public:
   // A counter or gauge sample, as the family's type says.
   void add(Family family, Labels labels, double value) {
     ClientMetric m;
     m.label = std::move(labels);
-    if (def(family).type == prometheus::MetricType::Counter) m.counter.value = value;
+    if (def(family).type == Type::Counter) m.counter.value = value;
     else m.gauge.value = value;
     samples_[static_cast<size_t>(family)].push_back(std::move(m));
   }
@@ -47,7 +57,7 @@ class FamilySet {
     for (size_t i = 0; i < family_count; ++i) {
       if (samples_[i].empty()) continue;
       const auto& d = family_defs[i];
-      out.push_back({std::string(d.name), std::string(d.help), d.type, std::move(samples_[i])});
+      out.push_back({std::string(d.name), std::string(d.help), prometheus_type(d.type), std::move(samples_[i])});
     }
     return out;
   }

@@ -56,12 +56,14 @@ Labels server_labels(const Upstream& server, const ZoneSpec& zone) {
 void add_server(FamilySet& out, const Upstream& server, const Labels& labels, const CounterSources& sources,
                 int64_t now_ms) {
   auto id = server.id();
-  const Workers traffic = sources.traffic;
+  const Workers& traffic = sources.traffic;
   const Workers probes = sources.probes ? Workers{sources.probes} : Workers{};
+  auto from = [&](Source source) -> const Workers& { return source == Source::traffic ? traffic : probes; };
   out.add(Family::upstream_up, labels, server.is_up() ? 1 : 0);
   out.add(Family::upstream_srtt, labels, server.srtt_us(now_ms) / 1e6);
 #define DIRESOLVER_SERVER_FAMILY(field, family, source, label, value) \
-  out.add(Family::family, with(labels, label, value), double(sum_server(source, id, &ServerCounters::field)));
+  out.add(Family::family, with(labels, label, value),                 \
+          double(sum_server(from(Source::source), id, &ServerCounters::field)));
   DIRESOLVER_SERVER_COUNTERS(DIRESOLVER_SERVER_FAMILY)
 #undef DIRESOLVER_SERVER_FAMILY
   for (auto e : all_of<UpstreamError>()) {

@@ -52,6 +52,8 @@ CheckResult judge_answer(dns::Bytes answer, std::string_view zone, uint32_t rtt_
   if (auto failure = failure_in_answer(rcode)) return judge_error(*failure);
   // An answer, but the DI domain should exist: NXDOMAIN means the customer label is wrong.
   if (rcode == dns::Rcode::nxdomain) return CheckResult::wrong_customer;
+  // YXDOMAIN answers a DNAME that overflowed: no DI server should say that of its own zone.
+  if (rcode != dns::Rcode::noerror) return CheckResult::servfail;
   ldns_pkt* raw = nullptr;
   if (ldns_wire2pkt(&raw, answer.data(), answer.size()) != LDNS_STATUS_OK) return CheckResult::malformed;
   std::unique_ptr<ldns_pkt, decltype(&ldns_pkt_free)> pkt(raw, &ldns_pkt_free);

@@ -9,6 +9,8 @@ struct MissPath::Miss {
 
   MissPath* owner = nullptr;
   uint32_t tag = 0;
+  bool open = false;                      // from forward() or refresh() to the transaction's end
+  Transaction* transaction = nullptr;     // while open
   State state = State::refresh;
   Client client;
   dns::ParsedQuery query;
@@ -36,6 +38,8 @@ MissPath::Miss& MissPath::open_slot(const dns::ParsedQuery& query, uint64_t gene
   auto& miss = *slots_[tag];
   miss.owner = this;
   miss.tag = tag;
+  miss.open = true;
+  miss.transaction = nullptr;
   miss.query = query;
   miss.generation = generation;
   return miss;
@@ -51,7 +55,8 @@ void MissPath::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr 
     miss.packet.assign(packet.begin(), packet.end());
     stale_timers_.start(miss.stale_timer, stale_after_ms, on_stale_due, &miss);
   }
-  forwarder_.forward(packet, query, std::move(set), *this, miss.tag, now);  // may end at once: `miss` is gone
+  auto& transaction = forwarder_.forward(packet, query, std::move(set), *this, miss.tag, now);
+  if (miss.open) miss.transaction = &transaction;  // it may have ended at once, every server unreachable
 }
 
 void MissPath::refresh(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, uint64_t generation,
@@ -77,14 +82,19 @@ void MissPath::on_done(uint32_t tag, ForwardOutcome&& outcome) {
   }
   miss.stale_timer.stop();
   miss.client = {};
+  miss.open = false;
+  miss.transaction = nullptr;
   free_.push_back(tag);
 }
 
 // Serve-stale's client response timer: the upstreams are slow, and the cache
-// has an expired answer. The transaction goes on and refreshes the cache.
+// has an expired answer. The transaction's attempts in flight go on and
+// refresh the cache, but it tries no other server for a client who has an answer.
 void MissPath::on_stale_due(void* pointer) {
   auto& miss = *static_cast<Miss*>(pointer);
-  if (miss.state == Miss::State::client_waiting) miss.owner->serve_stale(miss, miss.packet, miss.owner->time_.now());
+  if (miss.state != Miss::State::client_waiting) return;
+  if (miss.owner->serve_stale(miss, miss.packet, miss.owner->time_.now()) && miss.transaction)
+    miss.transaction->client_answered();
 }
 
 void MissPath::answer_failure(Miss& miss, const ForwardOutcome& outcome) {

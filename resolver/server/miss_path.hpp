@@ -12,7 +12,8 @@
 //   keeps only with `servfail_ttl` and never over an answer it can still serve
 //
 // Each miss waits in a slot (its tag for the forwarder) from forward() to the
-// transaction's end; slots are reused, so a miss allocates nothing once warm.
+// transaction's end; slots are reused, so the miss path allocates nothing once
+// warm (storing a new cache entry is the cache's one allocation).
 #pragma once
 
 #include <memory>

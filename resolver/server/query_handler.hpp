@@ -35,8 +35,7 @@ class QueryHandler {
   bool held_by_gate(dns::Bytes packet, const dns::ParsedQuery& query, const Route& route, const Client& client);
   CacheStatus answer_from_cache(dns::Bytes packet, const dns::ParsedQuery& query, const Route& route,
                                 const Client& client, Instant now);
-  // The route's upstream set, holding this runtime alive while a query uses it.
-  SetPtr set_of(const Route& route) const { return {runtime_, &runtime_->sets[route.set_index]}; }
+  SetPtr set_of(const Route& route) const { return set_in(runtime_, route.set_index); }
   void send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer) {
     responder_.send(client, query, answer);
   }

@@ -48,4 +48,8 @@ struct Runtime {
 
 using RuntimePtr = std::shared_ptr<const Runtime>;
 
+// The runtime's upstream set `index`, holding the whole runtime alive: a query
+// forwarded before a reload finishes on the set it started with.
+inline SetPtr set_in(const RuntimePtr& runtime, size_t index) { return {runtime, &runtime->sets[index]}; }
+
 }  // namespace diresolver

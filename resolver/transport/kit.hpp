@@ -31,21 +31,24 @@ class TransportKit final : public ExchangeFactory {
   TransportKit& operator=(const TransportKit&) = delete;
 
   std::unique_ptr<Exchange> make(Transport transport) override;
-  // The next TCP query to `server` opens a new connection: validation must
-  // see that a fresh one works, not ride on one opened long ago.
+  // The next TCP query to `server` opens a new connection at once, backoff or
+  // not: validation must see that a fresh one works, not ride on one opened
+  // long ago, nor be told "unavailable" because an earlier round failed.
   void reconnect(const Upstream& server) { tcp_.reconnect(server); }
   // Shutdown, once no exchange waits: closes every socket and timer. Exchanges
   // started afterwards fail at once.
   void close();
 
-  // For the exchanges.
+ private:
+  // The parts the exchanges made here use.
+  friend class PooledUdpExchange;
+  friend class TcpExchange;
   WorkerCounters& counters() { return counters_; }
   QueryIdSource& ids() { return ids_; }
   UdpSocketPool& udp() { return udp_; }
   TcpPool& tcp() { return tcp_; }
   uv::TimerList& timeouts_for(const Upstream& server) { return timeouts_.of(server.id()); }
 
- private:
   WorkerCounters& counters_;
   QueryIdSource ids_;
   std::vector<uint8_t> scratch_;  // TCP reads: one connection at a time per loop

@@ -193,8 +193,12 @@ void TcpPool::cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter)
   for (auto& connection : retired_) connection->cancel(id, waiter);  // only its own waiter is removed
 }
 
+// A connect failure's backoff goes too: the caller wants to see a new connection tried now.
 void TcpPool::reconnect(const Upstream& server) {
-  if (auto it = slots_.find(server.id()); it != slots_.end()) retire(std::move(it->second.connection));
+  auto it = slots_.find(server.id());
+  if (it == slots_.end()) return;
+  retire(std::move(it->second.connection));
+  it->second.backoff_ms = it->second.retry_at_ms = 0;
 }
 
 void TcpPool::connect_failed(UpstreamConnection* connection) {

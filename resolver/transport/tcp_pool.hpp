@@ -85,7 +85,8 @@ class TcpPool {
   // id_in_use: pick another ID, this one already waits on the connection.
   SubmitResult submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter);
   void cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter);
-  // Retires the connection to `server`, if any: the next submission opens a new one.
+  // Retires the connection to `server`, if any, and forgets a connect backoff:
+  // the next submission opens a new connection at once.
   void reconnect(const Upstream& server);
   void close_all();
 

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "config/config_diff.hpp"
+#include "server/runtime.hpp"
 
 using namespace diresolver;
 
@@ -39,4 +40,19 @@ TEST_CASE("listen addresses, workers, cache sizing, the gate's on/off, the upstr
   CHECK(restart_only_changes(before, after) ==
         std::vector<std::string>{"server.listen", "server.workers", "cache", "readiness.enabled",
                                  "upstream.tcp_idle_timeout_ms", "admin.listen"});
+}
+
+TEST_CASE("a query's upstream set keeps its runtime alive after a reload replaced it") {
+  UpstreamRegistry registry;
+  Config config;
+  config.zones = {zone("a.example.", {"127.0.0.1"})};
+  RuntimePtr runtime = std::make_shared<const Runtime>(config, registry);
+  std::weak_ptr<const Runtime> watched = runtime;
+  SetPtr set = set_in(runtime, 0);  // what a transaction holds
+  runtime.reset();                  // the reload: workers let go of the old runtime
+  REQUIRE_FALSE(watched.expired());
+  CHECK(set->zone() == "a.example.");
+  CHECK(set->server(0).address() == *SockAddr::parse("127.0.0.1", 53));
+  set.reset();  // the transaction ends
+  CHECK(watched.expired());
 }

@@ -24,24 +24,28 @@ using namespace diresolver;
 namespace {
 
 // Answers each framed query with itself, QR set; one connection at a time.
+// Until start() (at once by default) its port is bound but refuses connections.
 class TcpEcho {
  public:
-  TcpEcho() {
+  explicit TcpEcho(bool listening = true) {
     listener_ = socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(listener_ >= 0);
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     REQUIRE(bind(listener_, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0);
-    REQUIRE(listen(listener_, 4) == 0);
     socklen_t length = sizeof sin;
     REQUIRE(getsockname(listener_, reinterpret_cast<sockaddr*>(&sin), &length) == 0);
     address_ = *SockAddr::from_sockaddr(reinterpret_cast<sockaddr*>(&sin));
+    if (listening) start();
+  }
+  void start() {
+    REQUIRE(listen(listener_, 4) == 0);
     thread_ = std::thread([this] { serve(); });
   }
   ~TcpEcho() {
     shutdown(listener_, SHUT_RDWR);  // wakes accept()
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
     close(listener_);
   }
   const SockAddr& address() const { return address_; }
@@ -163,4 +167,25 @@ TEST_CASE("a server id a reload gives to another address opens a new connection 
   f.run_until([&] { return second.answers == 2; });
   CHECK(new_address.queries.load() == 2);
   CHECK(old_address.queries.load() == 1);
+}
+
+// Validation asks for a fresh connection each round: after a round whose
+// connect was refused, the next must try again at once, not be told
+// "unavailable" by the backoff that protects live traffic.
+TEST_CASE("reconnect retires the connection and forgets a connect failure's backoff") {
+  TcpEcho echo(false);  // bound, refusing
+  Waiter waiter;        // outlives the pool
+  Fixture f(10'000);
+  auto server = f.server(3, echo.address());
+  auto first = query(1), second = query(2);
+  REQUIRE(f.pool->submit(*server, first, &waiter) == SubmitResult::sent);  // queued until the connect ends
+  f.run_until([&] { return waiter.failures == 1; });
+  REQUIRE(waiter.failures == 1);
+  echo.start();
+  CHECK(f.pool->submit(*server, second, &waiter) == SubmitResult::unavailable);  // backing off
+  f.pool->reconnect(*server);
+  REQUIRE(f.pool->submit(*server, second, &waiter) == SubmitResult::sent);
+  f.run_until([&] { return waiter.answers == 1; });
+  CHECK(waiter.answers == 1);
+  CHECK(echo.connections.load() == 1);
 }

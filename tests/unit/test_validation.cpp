@@ -25,6 +25,10 @@ const std::string soa_data = " 300 IN SOA ns1.acme.amer.wxc-di.webex.com. admin.
 }  // namespace
 
 TEST_CASE("a DI server's answer is judged by what it says about the customer's domain") {
+  // Error RCODEs first, as live traffic classifies them; YXDOMAIN is an answer there but no pass here.
+  CHECK(judge(reply(LDNS_RCODE_SERVFAIL, {})) == CheckResult::servfail);
+  CHECK(judge(reply(LDNS_RCODE_FORMERR, {})) == CheckResult::servfail);
+  CHECK(judge(reply(LDNS_RCODE_YXDOMAIN, {zone + soa_data})) == CheckResult::servfail);
   CHECK(judge(reply(LDNS_RCODE_NOERROR, {"ACME.amer.wxc-di.webex.com." + soa_data})) == CheckResult::ok);
   CHECK(judge(reply(LDNS_RCODE_NOERROR, {zone + soa_data}), 900) == CheckResult::slow);
   CHECK(judge(reply(LDNS_RCODE_NOERROR, {"cucm.acme.amer.wxc-di.webex.com. 300 IN A 10.0.0.1"})) == CheckResult::ok);
