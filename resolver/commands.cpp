@@ -6,8 +6,8 @@
 #include <optional>
 
 #include "config/config.hpp"
-#include "readiness/validator.hpp"
 #include "daemon/daemon.hpp"
+#include "readiness/validator.hpp"
 #include "snippet/snippet.hpp"
 #include "upstream/upstream_set.hpp"
 #include "util/log.hpp"
@@ -27,13 +27,15 @@ void print_routing_table(const Config& config) {
   std::cout << "config " << config.file << ": OK\n"
             << "customer " << config.customer << ", zone map " << config.zone_map_file << "\n";
   for (const auto& address : config.server.listen) std::cout << "listen " << address.to_string() << " udp+tcp\n";
-  std::cout << std::left << std::setw(40) << "zone" << std::setw(12) << "route" << "servers\n";
+  std::cout << std::left << std::setw(40) << "zone" << std::setw(12) << "route"
+            << "servers\n";
   for (const auto& zone : config.zones)
     std::cout << std::setw(40) << zone.zone << std::setw(12) << route_label(zone) << server_list(zone) << "\n";
   bool has_default = !config.zones.empty() && config.zones.back().kind == RouteKind::fallback;
-  if (!has_default) std::cout << std::setw(40) << "." << std::setw(12) << "refused" << "(no [default] set)\n";
+  if (!has_default)
+    std::cout << std::setw(40) << "." << std::setw(12) << "refused"
+              << "(no [default] set)\n";
 }
-
 
 // The config, or nullopt after printing its error (file, key, reason).
 std::optional<Config> load_or_report(const std::string& config_file) {
@@ -67,8 +69,7 @@ int snippet_command(const std::string& config_file, const std::string& target) {
   // The target first: a typo is a usage error whatever the config says.
   auto parsed = parse_snippet_target(target);
   if (!parsed) {
-    std::cerr << "diresolver: unknown snippet target \"" << target << "\" (valid: " << snippet_target_names()
-              << ")\n";
+    std::cerr << "diresolver: unknown snippet target \"" << target << "\" (valid: " << snippet_target_names() << ")\n";
     return 2;
   }
   auto config = load_or_report(config_file);

@@ -17,8 +17,8 @@ HttpReply readyz_reply(const ReadinessView& view) {
 }
 
 AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(listen) {
-  auto collector = std::make_shared<MetricsCollector>(sources.runtime, sources.counters, sources.cache,
-                                                      sources.daemon, sources.gate);
+  auto collector = std::make_shared<MetricsCollector>(sources.runtime, sources.counters, sources.cache, sources.daemon,
+                                                      sources.gate);
   http_.add_page("/metrics", [collector](const HttpRequest&) {
     std::ostringstream out;
     prometheus::TextSerializer().Serialize(out, collector->Collect());
@@ -31,8 +31,7 @@ AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(l
   http_.add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });
   if (auto* cache = sources.cache)
     http_.add_page(
-        "/cache/flush", [cache](const HttpRequest& request) { return flush_cache(*cache, request); },
-        HttpMethod::post);
+        "/cache/flush", [cache](const HttpRequest& request) { return flush_cache(*cache, request); }, HttpMethod::post);
   log::info("admin HTTP on ", listen.to_string(), " (/metrics, /status, /readyz, /healthz, /cache/flush)");
 }
 

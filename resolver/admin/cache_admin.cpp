@@ -7,9 +7,7 @@ namespace diresolver {
 
 namespace {
 
-HttpReply flushed(size_t count) {
-  return {200, "application/json", "{\"flushed\": " + std::to_string(count) + "}\n"};
-}
+HttpReply flushed(size_t count) { return {200, "application/json", "{\"flushed\": " + std::to_string(count) + "}\n"}; }
 
 }  // namespace
 

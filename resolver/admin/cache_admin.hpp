@@ -3,8 +3,8 @@
 // {"flushed": N}, or 400 naming the bad parameter.
 #pragma once
 
-#include "cache/packet_cache.hpp"
 #include "admin/http_server.hpp"
+#include "cache/packet_cache.hpp"
 
 namespace diresolver {
 

@@ -53,8 +53,8 @@ class HttpServer::PageHandler : public CivetHandler {
 HttpServer::HttpServer(const SockAddr& listen) {
   // A few threads and a short request timeout: a client that connects and says
   // nothing must not keep /metrics from Prometheus for long.
-  std::vector<std::string> options = {"listening_ports", listen.to_string(), "num_threads", "4",
-                                      "request_timeout_ms", "3000"};
+  std::vector<std::string> options = {
+      "listening_ports", listen.to_string(), "num_threads", "4", "request_timeout_ms", "3000"};
   try {
     server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {

@@ -14,8 +14,8 @@ constexpr uint16_t type_soa = 6;
 constexpr uint32_t no_ttl = std::numeric_limits<uint32_t>::max();
 
 struct Walk {
-  uint32_t min_ttl = no_ttl;      // answer + authority records
-  uint32_t negative_ttl = no_ttl; // from the authority SOA
+  uint32_t min_ttl = no_ttl;       // answer + authority records
+  uint32_t negative_ttl = no_ttl;  // from the authority SOA
 };
 
 // Notes one record's TTL offset (or the OPT's place); false when there are too many to track.

@@ -77,7 +77,8 @@ struct PacketCache::Entry {
     std::memcpy(e->offsets(), a.ttl_offsets.data(), a.ttl_count * sizeof(uint16_t));
     std::memcpy(e->answer(), answer.data(), answer.size());
     // Stored lower-case so flush and matching compare bytes; hits restore the client's case.
-    for (size_t i = 0; i < e->name_size; ++i) e->answer()[dns::header_size + i] = lower(e->answer()[dns::header_size + i]);
+    for (size_t i = 0; i < e->name_size; ++i)
+      e->answer()[dns::header_size + i] = lower(e->answer()[dns::header_size + i]);
     return e;
   }
   static void destroy(Entry* e) {

@@ -21,7 +21,9 @@ class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string file, std::string key, std::string reason)
       : std::runtime_error(file + ": " + key + ": " + reason),
-        file_(std::move(file)), key_(std::move(key)), reason_(std::move(reason)) {}
+        file_(std::move(file)),
+        key_(std::move(key)),
+        reason_(std::move(reason)) {}
   const std::string& file() const { return file_; }
   const std::string& key() const { return key_; }
   const std::string& reason() const { return reason_; }
@@ -73,7 +75,7 @@ inline constexpr auto enum_names<Selection> = names("lowest_rtt", "sequential", 
 static_assert(check_enum_names(Selection::round_robin));
 
 struct ZoneSpec {
-  std::string zone;    // absolute, lower case: "acme.amer.wxc-di.webex.com."
+  std::string zone;  // absolute, lower case: "acme.amer.wxc-di.webex.com."
   RouteKind kind = RouteKind::forward;
   std::string region;  // DI zones only
   std::vector<ServerSpec> servers;
@@ -83,8 +85,8 @@ struct ZoneSpec {
 };
 
 struct ServerSettings {
-  std::vector<SockAddr> listen;      // UDP and TCP on each
-  unsigned workers = 0;              // 0: one per core
+  std::vector<SockAddr> listen;  // UDP and TCP on each
+  unsigned workers = 0;          // 0: one per core
   uint32_t tcp_idle_timeout_ms = 10'000;
   unsigned tcp_max_connections = 1024;  // per worker
   // Started as root (no systemd): switch to this user once every socket is bound.
@@ -124,7 +126,7 @@ struct HealthConfig {
 // A validation query, relative to each DI domain ("@" is the apex).
 struct ValidationQuery {
   std::string name = "@";
-  uint16_t type = 6;  // SOA
+  uint16_t type = 6;         // SOA
   std::string text() const;  // "@ SOA"
 };
 
@@ -138,8 +140,8 @@ struct ReadinessSettings {
   uint32_t timeout_ms = 2'000;    // per validation query
   // A DI server answering slower than this still passes, but the report says so.
   uint32_t slow_ms = 500;
-  std::string on_ready;           // shell command when the gate opens or recovers
-  std::string on_degraded;        // shell command when validation is lost after ready
+  std::string on_ready;     // shell command when the gate opens or recovers
+  std::string on_degraded;  // shell command when validation is lost after ready
 };
 
 struct AdminSettings {

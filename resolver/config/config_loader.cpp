@@ -38,8 +38,7 @@ std::vector<std::string> read_regions(const TomlTable& top, const ZoneMap& map) 
   for (size_t i = 0; i < regions->size(); ++i) {
     auto& label = (*regions)[i] = lower((*regions)[i]);
     auto key = "regions[" + std::to_string(i) + "]";
-    if (!find_region(map, label))
-      top.fail(key, "unknown region \"" + label + "\" (known: " + region_labels(map) + ")");
+    if (!find_region(map, label)) top.fail(key, "unknown region \"" + label + "\" (known: " + region_labels(map) + ")");
     if (std::find(regions->begin(), regions->begin() + static_cast<long>(i), label) !=
         regions->begin() + static_cast<long>(i))
       top.fail(key, "region \"" + label + "\" listed twice");
@@ -95,8 +94,7 @@ std::vector<ZoneSpec> di_zones(const TomlTable& top, const Config& config, const
   std::vector<ZoneSpec> out;
   for (const auto& region : config.regions) {
     auto it = overrides.find(region);
-    out.push_back(di_zone_spec(config, map, region,
-                               it == overrides.end() ? std::nullopt : std::optional(it->second)));
+    out.push_back(di_zone_spec(config, map, region, it == overrides.end() ? std::nullopt : std::optional(it->second)));
   }
   return out;
 }
@@ -123,8 +121,7 @@ void check_unique_zones(const TomlTable& top, const std::vector<ZoneSpec>& zones
   for (size_t i = 0; i < zones.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (zones[i].zone == zones[j].zone)
-        throw ConfigError(top.file(), keys[i],
-                          "duplicate zone \"" + zones[i].zone + "\" (also " + keys[j] + ")");
+        throw ConfigError(top.file(), keys[i], "duplicate zone \"" + zones[i].zone + "\" (also " + keys[j] + ")");
 }
 
 void read_routes(const TomlTable& top, Config& config, const ZoneMap& map) {
@@ -164,8 +161,8 @@ void check_validation_names(const TomlTable& top, const Config& config) {
 Config load_config(const std::string& file) {
   auto root = TomlTable::parse_file(file);
   TomlTable top(root, file, "");
-  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "health", "cache", "readiness", "admin",
-                  "region", "forward", "default"});
+  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "health", "cache", "readiness",
+                  "admin", "region", "forward", "default"});
   Config config;
   config.file = file;
   config.customer = read_customer(top);

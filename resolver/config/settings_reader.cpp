@@ -28,8 +28,7 @@ Selection parse_selection(const TomlTable& table, const std::string& text) {
   table.fail("selection", "\"" + text + "\" is not one of " + names_joined<Selection>());
 }
 
-void check_order(const TomlTable& table, const char* low_key, uint32_t low, const char* high_key,
-                 uint32_t high) {
+void check_order(const TomlTable& table, const char* low_key, uint32_t low, const char* high_key, uint32_t high) {
   if (low > high) table.fail(low_key, std::string("must not exceed ") + high_key);
 }
 
@@ -54,8 +53,9 @@ void check_server_list(const TomlTable& table, const std::string& key, const std
   for (size_t i = 0; i < servers.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (servers[i].address == servers[j].address)
-        table.fail(key + "[" + std::to_string(i) + "]", "server " + servers[i].address.to_string() +
-                                                            " listed twice (also " + key + "[" + std::to_string(j) + "])");
+        table.fail(
+            key + "[" + std::to_string(i) + "]",
+            "server " + servers[i].address.to_string() + " listed twice (also " + key + "[" + std::to_string(j) + "])");
 }
 
 ServerSettings read_server_settings(const TomlTable& top) {
@@ -98,8 +98,8 @@ UpstreamSettings read_upstream_settings(const TomlTable& top) {
   UpstreamSettings out;
   auto table = top.table("upstream");
   if (!table) return out;
-  table->check_keys({"attempt_timeout_ms", "attempt_timeout_min_ms", "deadline_ms", "selection",
-                     "hedge_delay_min_ms", "hedge_delay_max_ms", "tcp_idle_timeout_ms"});
+  table->check_keys({"attempt_timeout_ms", "attempt_timeout_min_ms", "deadline_ms", "selection", "hedge_delay_min_ms",
+                     "hedge_delay_max_ms", "tcp_idle_timeout_ms"});
   out.attempt_timeout_ms = table->integer_or("attempt_timeout_ms", out.attempt_timeout_ms, 10, 10'000);
   out.attempt_timeout_min_ms = table->integer_or("attempt_timeout_min_ms", out.attempt_timeout_min_ms, 1, 10'000);
   out.deadline_ms = table->integer_or("deadline_ms", out.deadline_ms, 10, 30'000);
@@ -129,8 +129,8 @@ CacheSettings read_cache_settings(const TomlTable& top) {
   CacheSettings out;
   auto table = top.table("cache");
   if (!table) return out;
-  table->check_keys({"enabled", "max_entries", "max_bytes", "min_ttl", "max_ttl", "max_negative_ttl",
-                     "servfail_ttl", "stale_ttl", "stale_max", "stale_after_ms", "prefetch_percent"});
+  table->check_keys({"enabled", "max_entries", "max_bytes", "min_ttl", "max_ttl", "max_negative_ttl", "servfail_ttl",
+                     "stale_ttl", "stale_max", "stale_after_ms", "prefetch_percent"});
   constexpr int64_t week = 7 * 86'400;
   out.enabled = table->boolean("enabled").value_or(out.enabled);
   out.max_entries = table->integer_or("max_entries", out.max_entries, 1, int64_t{1} << 32);

@@ -1,10 +1,10 @@
 #include "config/toml_reader.hpp"
 
-#include <filesystem>
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -57,9 +57,7 @@ toml::value TomlTable::parse_file(const std::string& file) {
   }
 }
 
-std::string TomlTable::key_path(const std::string& key) const {
-  return path_.empty() ? key : path_ + "." + key;
-}
+std::string TomlTable::key_path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 
 void TomlTable::fail(const std::string& key, const std::string& reason) const {
   throw ConfigError(file_, key_path(key), reason);
@@ -113,8 +111,7 @@ std::optional<int64_t> TomlTable::integer(const std::string& key, int64_t min, i
   if (!v->is_integer()) fail(key, std::string("expected an integer, got ") + type_name(*v));
   auto value = v->as_integer();
   if (value < min || value > max)
-    fail(key, "must be from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
-                  std::to_string(value));
+    fail(key, "must be from " + std::to_string(min) + " to " + std::to_string(max) + ", got " + std::to_string(value));
   return value;
 }
 

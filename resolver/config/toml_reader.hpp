@@ -4,12 +4,11 @@
 // failure becomes a ConfigError that names the file, the key and the reason.
 #pragma once
 
-#include <toml.hpp>
-
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <toml.hpp>
 #include <vector>
 
 #include "config/config.hpp"

@@ -45,8 +45,7 @@ ZoneMap load_zone_map(const std::string& file) {
   ZoneMap map;
   for (const auto& entry : top.table_array("region")) {
     auto region = read_region(entry);
-    if (find_region(map, region.label))
-      entry.fail("label", "duplicate region \"" + region.label + "\"");
+    if (find_region(map, region.label)) entry.fail("label", "duplicate region \"" + region.label + "\"");
     map.push_back(std::move(region));
   }
   if (map.empty()) top.fail("region", "the zone map lists no regions");

@@ -47,8 +47,8 @@ class Daemon {
         control_counters_(UpstreamRegistry::max_servers) {
     if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
-    control_transport_ = std::make_unique<TransportKit>(&control_, runtime_->config.upstream.tcp_idle_timeout_ms,
-                                                        control_counters_);
+    control_transport_ =
+        std::make_unique<TransportKit>(&control_, runtime_->config.upstream.tcp_idle_timeout_ms, control_counters_);
   }
   ~Daemon() {
     stop();
@@ -95,8 +95,10 @@ class Daemon {
   // Every socket is bound: root is no longer needed (reloads never rebind).
   void give_up_root() {
     auto done = drop_privileges(runtime_->config.server.user);
-    if (done.starts_with("running as root")) log::warn(done);
-    else if (!done.empty()) log::info(done);
+    if (done.starts_with("running as root"))
+      log::warn(done);
+    else if (!done.empty())
+      log::info(done);
   }
 
   void start_prober() {
@@ -113,8 +115,8 @@ class Daemon {
 
   void start_admin() {
     if (const auto& listen = runtime_->config.admin.listen)
-      admin_ = std::make_unique<AdminServer>(
-          *listen, AdminSources{[this] { return runtime(); }, counter_sources(), cache_.get(), daemon_counters_, *gate_});
+      admin_ = std::make_unique<AdminServer>(*listen, AdminSources{[this] { return runtime(); }, counter_sources(),
+                                                                   cache_.get(), daemon_counters_, *gate_});
   }
 
   // SIGHUP: a new config for routing, upstreams, health and timeouts. A bad
@@ -235,15 +237,15 @@ class Daemon {
     log::info(line);
   }
 
-  UpstreamRegistry registry_;  // before runtime_: the runtime's servers come from it
+  UpstreamRegistry registry_;         // before runtime_: the runtime's servers come from it
   mutable std::mutex runtime_mutex_;  // guards runtime_ for the admin threads; the control thread writes it
   RuntimePtr runtime_;
   uv_loop_t control_{};
   WorkerCounters control_counters_;  // health probes and validation
   DaemonCounters daemon_counters_;
-  std::unique_ptr<PacketCache> cache_;  // shared by all workers; null when disabled
+  std::unique_ptr<PacketCache> cache_;               // shared by all workers; null when disabled
   std::unique_ptr<TransportKit> control_transport_;  // outlives the prober's and the gate's exchanges
-  std::unique_ptr<ReadinessGate> gate_;  // declared before the workers, which read its flag
+  std::unique_ptr<ReadinessGate> gate_;              // declared before the workers, which read its flag
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Prober> prober_;
   std::unique_ptr<AdminServer> admin_;

@@ -16,9 +16,7 @@ struct RdfFree {
 };
 using RdfPtr = std::unique_ptr<ldns_rdf, RdfFree>;
 
-RdfPtr dname_from_text(const std::string& text) {
-  return RdfPtr(ldns_dname_new_frm_str(text.c_str()));
-}
+RdfPtr dname_from_text(const std::string& text) { return RdfPtr(ldns_dname_new_frm_str(text.c_str())); }
 
 }  // namespace
 

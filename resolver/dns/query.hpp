@@ -22,7 +22,7 @@ struct Edns {
 struct ParsedQuery {
   uint16_t id = 0;
   uint16_t flags = 0;
-  size_t question_end = 0;  // 0 when no valid question could be read
+  size_t question_end = 0;            // 0 when no valid question could be read
   uint8_t qname[max_name_size] = {};  // wire form, lower case
   size_t qname_size = 0;
   uint16_t qtype = 0;

@@ -56,8 +56,7 @@ bool rdata_well_formed(Bytes m, const RecordView& r) {
       auto rname_end = check_name(m.first(r.end()), *mname_end);
       return rname_end && *rname_end + 20 == r.end();
     }
-    default:
-      return true;
+    default: return true;
   }
 }
 

@@ -20,12 +20,12 @@ namespace diresolver::dns {
 std::optional<size_t> check_name(Bytes m, size_t pos);
 
 struct RecordView {
-  unsigned index;   // counted across answer, authority and additional sections
-  size_t owner;     // offset of the owner name
-  size_t fields;    // offset of TYPE, just after the owner name
+  unsigned index;  // counted across answer, authority and additional sections
+  size_t owner;    // offset of the owner name
+  size_t fields;   // offset of TYPE, just after the owner name
   uint16_t type;
   uint32_t ttl;
-  size_t rdata;     // offset of RDATA
+  size_t rdata;  // offset of RDATA
   size_t rdlength;
   size_t end() const { return rdata + rdlength; }
 };

@@ -34,8 +34,7 @@ void append_opt(std::vector<uint8_t>& out, const Edns& edns, std::optional<Ede> 
 }
 
 // Header + question of `source` with the given flags; counts set for what follows.
-std::vector<uint8_t> header_and_question(Bytes source, const ParsedQuery& parsed, uint16_t flags,
-                                         bool with_opt) {
+std::vector<uint8_t> header_and_question(Bytes source, const ParsedQuery& parsed, uint16_t flags, bool with_opt) {
   size_t question_end = parsed.question_end ? parsed.question_end : header_size;
   std::vector<uint8_t> out(source.begin(), source.begin() + static_cast<long>(question_end));
   write_u16(out.data() + 2, flags);
@@ -48,8 +47,7 @@ std::vector<uint8_t> header_and_question(Bytes source, const ParsedQuery& parsed
 
 }  // namespace
 
-std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Rcode rcode,
-                                std::optional<Ede> ede) {
+std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Rcode rcode, std::optional<Ede> ede) {
   uint16_t kept = parsed.flags & (flag::opcode_mask | flag::rd | flag::cd);
   uint16_t flags = kept | flag::qr | flag::ra | static_cast<uint16_t>(rcode);
   auto out = header_and_question(query, parsed, flags, parsed.edns.present);

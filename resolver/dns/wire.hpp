@@ -27,15 +27,29 @@ constexpr uint16_t cd = 0x0010;
 constexpr uint16_t rcode_mask = 0x000f;
 }  // namespace flag
 
-enum class Rcode : uint8_t { noerror = 0, formerr = 1, servfail = 2, nxdomain = 3, notimp = 4, refused = 5, yxdomain = 6 };
+enum class Rcode : uint8_t {
+  noerror = 0,
+  formerr = 1,
+  servfail = 2,
+  nxdomain = 3,
+  notimp = 4,
+  refused = 5,
+  yxdomain = 6
+};
 
 // Extended DNS Error info codes (RFC 8914) that diresolver sends.
-enum class Ede : uint16_t { stale_answer = 3, not_ready = 14, prohibited = 18, no_reachable_authority = 22, network_error = 23 };
+enum class Ede : uint16_t {
+  stale_answer = 3,
+  not_ready = 14,
+  prohibited = 18,
+  no_reachable_authority = 22,
+  network_error = 23
+};
 
 inline uint16_t read_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 inline uint32_t read_u32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
-         static_cast<uint32_t>(p[2]) << 8 | p[3];
+  return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 | static_cast<uint32_t>(p[2]) << 8 |
+         p[3];
 }
 inline void write_u16(uint8_t* p, uint16_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);

@@ -4,13 +4,15 @@ namespace diresolver {
 
 Forwarder::Forwarder(uv::TimeSource time, const UpstreamSettings& settings, WorkerCounters& counters,
                      ExchangeFactory& exchanges)
-    : clock_(time), context_{settings, counters, clock_, exchanges},
-      recycle_turn_(time.loop(), [](void* self) { static_cast<Forwarder*>(self)->recycle(); }, this) {}
+    : clock_(time),
+      context_{settings, counters, clock_, exchanges},
+      recycle_turn_(
+          time.loop(), [](void* self) { static_cast<Forwarder*>(self)->recycle(); }, this) {}
 
 Forwarder::~Forwarder() { cancel_all(); }
 
-Transaction& Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set,
-                                ForwardListener& listener, uint32_t tag, Instant now) {
+Transaction& Forwarder::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ForwardListener& listener,
+                                uint32_t tag, Instant now) {
   auto order = set->order_for_query(now.ms(), rotation_++);
   auto transaction = take_spare();
   auto* raw = transaction.get();

@@ -87,8 +87,8 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   // `set` is held until the transaction ends: a reload may replace it meanwhile.
-  void start(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ServerOrder order,
-             ForwardListener& listener, uint32_t tag, Instant now);
+  void start(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, ServerOrder order, ForwardListener& listener,
+             uint32_t tag, Instant now);
   // The listener answered the client itself (serve-stale's timer): the
   // attempts in flight run on, and the first valid answer still reaches it.
   void client_answered();

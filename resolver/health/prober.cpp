@@ -9,7 +9,9 @@ namespace diresolver {
 class Prober::Target {
  public:
   Target(Prober& prober, ExchangeFactory& exchanges, Upstream& server, const std::vector<uint8_t>& query, bool tcp)
-      : prober_(prober), server_(server), packet_(query),
+      : prober_(prober),
+        server_(server),
+        packet_(query),
         exchange_(exchanges.make(tcp ? Transport::tcp : Transport::udp)) {
     parsed_ = dns::check_query(packet_).query;
     if (uv_timer_init(prober_.loop_, timer_.get()) == 0) timer_.adopt(this);

@@ -26,8 +26,8 @@ namespace diresolver {
 class Prober {
  public:
   // `timeout_ms` bounds each probe; the factory's exchanges must outlive the prober.
-  Prober(uv_loop_t* loop, ExchangeFactory& exchanges, const std::vector<UpstreamSet>& sets,
-         const HealthConfig& health, uint32_t timeout_ms, WorkerCounters& counters);
+  Prober(uv_loop_t* loop, ExchangeFactory& exchanges, const std::vector<UpstreamSet>& sets, const HealthConfig& health,
+         uint32_t timeout_ms, WorkerCounters& counters);
   ~Prober();
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;

@@ -15,11 +15,11 @@ uint64_t sum_servers(const std::vector<const WorkerCounters*>& workers, Counter 
 
 std::vector<CounterTotal> sum_counters(const std::vector<const WorkerCounters*>& workers) {
   std::vector<CounterTotal> out;
-#define DIRESOLVER_WORKER_SUM(field, family, label, value)      \
-  {                                                           \
-    uint64_t total = 0;                                       \
-    for (const auto* w : workers) total += w->field.get();    \
-    out.push_back({#field, total});                           \
+#define DIRESOLVER_WORKER_SUM(field, family, label, value) \
+  {                                                        \
+    uint64_t total = 0;                                    \
+    for (const auto* w : workers) total += w->field.get(); \
+    out.push_back({#field, total});                        \
   }
   DIRESOLVER_WORKER_COUNTERS(DIRESOLVER_WORKER_SUM)
 #undef DIRESOLVER_WORKER_SUM

@@ -22,9 +22,7 @@ namespace diresolver {
 class Counter {
  public:
   void inc() { store_add(1); }
-  void store_add(uint64_t n) {
-    value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-  }
+  void store_add(uint64_t n) { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
   uint64_t get() const { return value_.load(std::memory_order_relaxed); }
 
  private:
@@ -49,13 +47,12 @@ struct DurationHistogram {
 };
 
 // Upstream RTT: loopback labs to intercontinental paths.
-inline constexpr std::array<uint32_t, 12> rtt_bounds_us = {500,    1000,   2500,   5000,    10000,   25000,
-                                                           50000,  100000, 250000, 500000,  1000000, 2500000};
+inline constexpr std::array<uint32_t, 12> rtt_bounds_us = {500,   1000,   2500,   5000,   10000,   25000,
+                                                           50000, 100000, 250000, 500000, 1000000, 2500000};
 // Client-observed latency (query read to answer written): from cache hits
 // (tens of microseconds) to the 1.5 s forwarding deadline.
-inline constexpr std::array<uint32_t, 15> latency_bounds_us = {50,    100,    250,    500,    1000,
-                                                               2500,  5000,   10000,  25000,  50000,
-                                                               100000, 250000, 500000, 1000000, 2500000};
+inline constexpr std::array<uint32_t, 15> latency_bounds_us = {
+    50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000};
 // Route counters are indexed by a zone's slot, stable across reloads (UpstreamRegistry::zone_slot).
 inline constexpr size_t max_zone_slots = 256;
 

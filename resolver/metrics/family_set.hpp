@@ -41,8 +41,10 @@ class FamilySet {
   void add(Family family, Labels labels, double value) {
     ClientMetric m;
     m.label = std::move(labels);
-    if (def(family).type == Type::Counter) m.counter.value = value;
-    else m.gauge.value = value;
+    if (def(family).type == Type::Counter)
+      m.counter.value = value;
+    else
+      m.gauge.value = value;
     samples_[static_cast<size_t>(family)].push_back(std::move(m));
   }
   void add_histogram(Family family, Labels labels, ClientMetric::Histogram histogram) {

@@ -7,9 +7,9 @@ namespace {
 using Workers = std::vector<const WorkerCounters*>;
 
 // RFC 1035/2136 names; codes nobody sends are listed only once seen.
-constexpr const char* rcode_names[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
-                                         "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE", "RCODE11",
-                                         "RCODE12",  "RCODE13", "RCODE14", "RCODE15"};
+constexpr const char* rcode_names[16] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+                                         "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "RCODE11",
+                                         "RCODE12",  "RCODE13", "RCODE14",  "RCODE15"};
 constexpr size_t always_listed_rcodes = 6;
 
 bool shown(Family family, const ScrapeInput& in) { return in.cache || def(family).part != Part::cache; }
@@ -38,12 +38,12 @@ void add_client_breakdowns(FamilySet& out, const ScrapeInput& in) {
   }
   for (size_t rcode = 0; rcode < 16; ++rcode) {
     auto count = sum_workers_at(w, &WorkerCounters::responses_by_rcode, rcode);
-    if (rcode < always_listed_rcodes || count) out.add(Family::responses, {{"rcode", rcode_names[rcode]}}, double(count));
+    if (rcode < always_listed_rcodes || count)
+      out.add(Family::responses, {{"rcode", rcode_names[rcode]}}, double(count));
   }
   out.add_histogram(Family::response_duration, {},
-                    summed_histogram(latency_bounds_us, w, [](const WorkerCounters& c) -> const auto& {
-                      return c.latency;
-                    }));
+                    summed_histogram(
+                        latency_bounds_us, w, [](const WorkerCounters& c) -> const auto& { return c.latency; }));
 }
 
 // zone and server always; region for DI servers, so dashboards can group by it.
@@ -73,10 +73,10 @@ void add_server(FamilySet& out, const Upstream& server, const Labels& labels, co
   }
   Workers all = traffic;
   all.insert(all.end(), probes.begin(), probes.end());
-  out.add_histogram(Family::upstream_rtt, labels,
-                    summed_histogram(rtt_bounds_us, all, [id](const WorkerCounters& c) -> const auto& {
-                      return c.servers[id].rtt;
-                    }));
+  out.add_histogram(
+      Family::upstream_rtt, labels,
+      summed_histogram(
+          rtt_bounds_us, all, [id](const WorkerCounters& c) -> const auto& { return c.servers[id].rtt; }));
 }
 
 void add_cache_stats(FamilySet& out, const CacheStats& stats) {

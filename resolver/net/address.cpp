@@ -17,8 +17,7 @@ bool set_why(std::string* why, std::string text) {
 std::optional<uint16_t> parse_port(std::string_view text) {
   unsigned value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535)
-    return std::nullopt;
+  if (ec != std::errc{} || end != text.data() + text.size() || value == 0 || value > 65535) return std::nullopt;
   return static_cast<uint16_t>(value);
 }
 
@@ -59,8 +58,7 @@ std::optional<SockAddr> SockAddr::from_sockaddr(const sockaddr* sa) {
   return out;
 }
 
-std::optional<SockAddr> SockAddr::parse(std::string_view text, uint16_t default_port,
-                                        std::string* why) {
+std::optional<SockAddr> SockAddr::parse(std::string_view text, uint16_t default_port, std::string* why) {
   std::string host;
   std::string_view port_text;
   if (!split_endpoint(text, host, port_text)) {
@@ -93,9 +91,7 @@ std::optional<SockAddr> SockAddr::parse(std::string_view text, uint16_t default_
   return std::nullopt;
 }
 
-socklen_t SockAddr::length() const {
-  return family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-}
+socklen_t SockAddr::length() const { return family() == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in); }
 
 uint16_t SockAddr::port() const {
   if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
@@ -103,8 +99,7 @@ uint16_t SockAddr::port() const {
 }
 
 bool SockAddr::is_loopback() const {
-  if (family() == AF_INET6)
-    return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
+  if (family() == AF_INET6) return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr);
   auto addr = ntohl(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr.s_addr);
   return (addr >> 24) == 127;
 }
@@ -150,8 +145,7 @@ std::optional<Prefix> Prefix::parse(std::string_view text, std::string* why) {
     auto bits_text = text.substr(slash + 1);
     unsigned bits = 0;
     auto [end, ec] = std::from_chars(bits_text.data(), bits_text.data() + bits_text.size(), bits);
-    if (ec != std::errc{} || end != bits_text.data() + bits_text.size() || bits > max_bits ||
-        bits_text.empty()) {
+    if (ec != std::errc{} || end != bits_text.data() + bits_text.size() || bits > max_bits || bits_text.empty()) {
       set_why(why, "prefix length must be 0 to " + std::to_string(max_bits));
       return std::nullopt;
     }
@@ -200,8 +194,7 @@ bool Acl::allows(const sockaddr* client) const {
 
 std::vector<Prefix> default_acl_prefixes() {
   std::vector<Prefix> out;
-  for (auto text : {"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-                    "fc00::/7", "fe80::/10"})
+  for (auto text : {"127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "fe80::/10"})
     out.push_back(*Prefix::parse(text));
   return out;
 }

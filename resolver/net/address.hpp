@@ -21,8 +21,7 @@ class SockAddr {
   SockAddr() = default;
   static std::optional<SockAddr> from_sockaddr(const sockaddr* sa);
   // Parses an endpoint; a missing port means default_port. Errors say why.
-  static std::optional<SockAddr> parse(std::string_view text, uint16_t default_port,
-                                       std::string* why = nullptr);
+  static std::optional<SockAddr> parse(std::string_view text, uint16_t default_port, std::string* why = nullptr);
 
   const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const;

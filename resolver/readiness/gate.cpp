@@ -75,8 +75,10 @@ void ReadinessGate::on_report(const ValidationReport& report) {
       std::lock_guard lock(mutex_);
       degraded_ = false;
     }
-    if (!was_open) notify_ready("ready: " + detail);
-    else notify_status("ready: " + detail);
+    if (!was_open)
+      notify_ready("ready: " + detail);
+    else
+      notify_status("ready: " + detail);
     if (!was_open || was_degraded) {
       log::info("readiness: ready (", detail, ")");
       run_hook(loop_, settings.on_ready, "ready");
@@ -102,8 +104,8 @@ void ReadinessGate::record(const ValidationReport& report) {
   std::lock_guard lock(mutex_);
   reasons_ = report.reasons();
   if (report.passed())
-    last_success_unix_ = std::chrono::duration_cast<std::chrono::seconds>(
-                             std::chrono::system_clock::now().time_since_epoch()).count();
+    last_success_unix_ =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   for (const auto& region : report.regions) {
     region_ok_[region.region] = region.state() != RegionState::failed;
     for (const auto& check : region.checks)

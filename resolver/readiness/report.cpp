@@ -1,10 +1,9 @@
 #include "readiness/report.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -69,8 +68,8 @@ std::string ValidationReport::text() const {
           << pad(check.query, 24) << pad(std::string(name_of(check.result)), 16) << pad(format_rtt(check), 10)
           << advice(check.result) << "\n";
   for (const auto& region : regions)
-    out << region.region << " (" << region.zone << "): " << name_of(region.state()) << ", "
-        << region.servers_passing() << " of " << region.servers() << " servers pass\n";
+    out << region.region << " (" << region.zone << "): " << name_of(region.state()) << ", " << region.servers_passing()
+        << " of " << region.servers() << " servers pass\n";
   out << (passed() ? "PASS: every region validates" : "FAIL: " + reasons()) << "\n";
   return out.str();
 }

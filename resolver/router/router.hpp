@@ -7,9 +7,9 @@
 // "webex.com" forward zone, and "badacme..." never matches "acme...".
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
-#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -21,7 +21,7 @@ struct Route {
   std::string zone;  // text form, for logs and metrics labels
   RouteKind kind;
   std::string region;
-  size_t set_index;  // index into the worker's upstream sets (same order as Config::zones)
+  size_t set_index;       // index into the worker's upstream sets (same order as Config::zones)
   unsigned counter_slot;  // index of its per-worker route counter
 };
 

@@ -27,8 +27,8 @@ namespace {
 constexpr int tcp_backlog = 1024;
 
 [[noreturn]] void fail(const SockAddr& address, const char* transport, const char* step) {
-  throw std::runtime_error("cannot listen on " + address.to_string() + "/" + transport + ": " + step +
-                           ": " + std::strerror(errno));
+  throw std::runtime_error("cannot listen on " + address.to_string() + "/" + transport + ": " + step + ": " +
+                           std::strerror(errno));
 }
 
 SocketFd bound_socket(const SockAddr& address, int type, const char* transport) {
@@ -39,8 +39,7 @@ SocketFd bound_socket(const SockAddr& address, int type, const char* transport) 
       setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0)
     fail(address, transport, "setsockopt");
   // An IPv6 listener serves IPv6 only; IPv4 is configured as its own address.
-  if (address.family() == AF_INET6 &&
-      setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
+  if (address.family() == AF_INET6 && setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
     fail(address, transport, "setsockopt");
   if (::bind(fd.get(), address.get(), address.length()) != 0) fail(address, transport, "bind");
   return fd;
@@ -52,8 +51,7 @@ SocketFd bound_socket(const SockAddr& address, int type, const char* transport) 
 void ignore_path_mtu(int fd, const SockAddr& address) {
   bool v4 = address.family() == AF_INET;
   int omit = v4 ? IP_PMTUDISC_OMIT : IPV6_PMTUDISC_OMIT;
-  if (setsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &omit,
-                 sizeof omit) != 0)
+  if (setsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU_DISCOVER : IPV6_MTU_DISCOVER, &omit, sizeof omit) != 0)
     fail(address, "udp", "setsockopt");
 }
 

@@ -9,8 +9,8 @@ struct MissPath::Miss {
 
   MissPath* owner = nullptr;
   uint32_t tag = 0;
-  bool open = false;                      // from forward() or refresh() to the transaction's end
-  Transaction* transaction = nullptr;     // while open
+  bool open = false;                   // from forward() or refresh() to the transaction's end
+  Transaction* transaction = nullptr;  // while open
   State state = State::refresh;
   Client client;
   dns::ParsedQuery query;
@@ -21,7 +21,11 @@ struct MissPath::Miss {
 
 MissPath::MissPath(Forwarder& forwarder, PacketCache* cache, Responder& responder, WorkerCounters& counters,
                    uv::TimeSource time)
-    : forwarder_(forwarder), cache_(cache), responder_(responder), counters_(counters), time_(time),
+    : forwarder_(forwarder),
+      cache_(cache),
+      responder_(responder),
+      counters_(counters),
+      time_(time),
       stale_timers_(time) {
   stale_.reserve(65536 + 64);
 }
@@ -59,8 +63,7 @@ void MissPath::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr 
   if (miss.open) miss.transaction = &transaction;  // it may have ended at once, every server unreachable
 }
 
-void MissPath::refresh(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, uint64_t generation,
-                       Instant now) {
+void MissPath::refresh(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, uint64_t generation, Instant now) {
   counters_.cache_prefetches.inc();
   auto& miss = open_slot(query, generation);
   miss.state = Miss::State::refresh;
@@ -104,7 +107,8 @@ void MissPath::answer_failure(Miss& miss, const ForwardOutcome& outcome) {
   counters_.servfail.inc();
   // RFC 8914: 22 when nobody answered in time, 23 when the network said no.
   auto ede = outcome.last_error == UpstreamError::network ? dns::Ede::network_error : dns::Ede::no_reachable_authority;
-  responder_.send(miss.client, miss.query, dns::make_reply(outcome.query_packet, miss.query, dns::Rcode::servfail, ede));
+  responder_.send(miss.client, miss.query,
+                  dns::make_reply(outcome.query_packet, miss.query, dns::Rcode::servfail, ede));
   answered(miss);
 }
 

@@ -6,8 +6,13 @@ namespace diresolver {
 
 QueryHandler::QueryHandler(RuntimePtr runtime, MissPath& misses, PacketCache* cache, Responder& responder,
                            const std::atomic<bool>& di_open, WorkerCounters& counters)
-    : runtime_(std::move(runtime)), misses_(misses), cache_(cache), responder_(responder), di_open_(di_open),
-      counters_(counters), time_responses_(runtime_->config.admin.listen.has_value()) {
+    : runtime_(std::move(runtime)),
+      misses_(misses),
+      cache_(cache),
+      responder_(responder),
+      di_open_(di_open),
+      counters_(counters),
+      time_responses_(runtime_->config.admin.listen.has_value()) {
   cached_.reserve(65536 + 64);
 }
 
@@ -27,14 +32,10 @@ bool QueryHandler::handle(dns::Bytes packet, Client client) {
   return true;
 }
 
-bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check,
-                                         const Client& client) {
+bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check, const Client& client) {
   switch (check.verdict) {
-    case dns::QueryVerdict::ok:
-      return false;
-    case dns::QueryVerdict::drop:
-      counters_.malformed.inc();
-      return true;
+    case dns::QueryVerdict::ok: return false;
+    case dns::QueryVerdict::drop: counters_.malformed.inc(); return true;
     case dns::QueryVerdict::formerr:
       counters_.malformed.inc();
       send(client, check.query, dns::make_reply(packet, check.query, dns::Rcode::formerr));
@@ -54,8 +55,7 @@ bool QueryHandler::refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& que
   return true;
 }
 
-const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query,
-                                           const Client& client) {
+const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {
   const Route* route = runtime_->router.lookup(query.name());
   if (route) {
     counters_.routed[route->counter_slot].inc();
@@ -97,9 +97,7 @@ CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::Parsed
       misses_.refresh(packet, query, set_of(route), runtime_->generation, now);
       break;
     case CacheStatus::miss:
-    case CacheStatus::expired:
-      counters_.cache_misses.inc();
-      break;
+    case CacheStatus::expired: counters_.cache_misses.inc(); break;
   }
   return found.status;
 }

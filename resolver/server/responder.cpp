@@ -19,8 +19,7 @@ void ClientResponder::send(const Client& client, const dns::ParsedQuery& query, 
 }
 
 void ClientResponder::count(const Client& client, dns::Bytes answer) {
-  if (answer.size() >= dns::header_size)
-    counters_.responses_by_rcode[static_cast<size_t>(dns::rcode_of(answer))].inc();
+  if (answer.size() >= dns::header_size) counters_.responses_by_rcode[static_cast<size_t>(dns::rcode_of(answer))].inc();
   if (client.received_ns) counters_.latency.observe(latency_bounds_us, (uv_hrtime() - client.received_ns) / 1000);
 }
 

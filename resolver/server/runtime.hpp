@@ -21,7 +21,9 @@ namespace diresolver {
 
 struct Runtime {
   Runtime(Config c, UpstreamRegistry& registry)
-      : config(std::move(c)), zone_slots(slots_of(config.zones, registry)), router(config.zones, zone_slots),
+      : config(std::move(c)),
+        zone_slots(slots_of(config.zones, registry)),
+        router(config.zones, zone_slots),
         acl(config.acl) {
     HealthSettings health{config.health.fall, config.health.rise};
     for (const auto& zone : config.zones) sets.emplace_back(zone, config.upstream.selection, health, registry);

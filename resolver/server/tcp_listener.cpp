@@ -3,15 +3,19 @@
 #include <stdexcept>
 
 #include "server/query_handler.hpp"
-#include "uv/write.hpp"
 #include "uv/boundary.hpp"
+#include "uv/write.hpp"
 
 namespace diresolver {
 
 TcpListener::TcpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, WorkerCounters& counters,
                          uint32_t idle_timeout_ms, unsigned max_connections)
-    : loop_(loop), handler_(handler), counters_(counters), idle_timeout_ms_(idle_timeout_ms),
-      max_connections_(max_connections), read_buffer_(65536 + 2) {
+    : loop_(loop),
+      handler_(handler),
+      counters_(counters),
+      idle_timeout_ms_(idle_timeout_ms),
+      max_connections_(max_connections),
+      read_buffer_(65536 + 2) {
   if (uv_tcp_init(loop, socket_.get()) != 0) throw std::runtime_error("uv_tcp_init failed");
   socket_.adopt(this);
   if (uv_tcp_open(socket_.get(), fd.get()) != 0) throw std::runtime_error("uv_tcp_open failed");
@@ -98,7 +102,7 @@ void TcpConnection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* 
 
 // Partial messages do not count as traffic: a client trickling bytes is idle.
 void TcpConnection::take_messages() {
-  if (taking_) return;  // an answer sent from inside the loop below resumed reading
+  if (taking_) return;             // an answer sent from inside the loop below resumed reading
   auto self = shared_from_this();  // a handler may close us; stay alive until we return
   taking_ = true;
   size_t offset = 0;

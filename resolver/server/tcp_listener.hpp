@@ -55,14 +55,14 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   std::vector<uint8_t> pending_;  // bytes not yet taken as messages
   unsigned in_flight_ = 0;        // queries handed on, not yet answered
   bool reading_ = false;
-  bool taking_ = false;           // take_messages() is on the stack
+  bool taking_ = false;  // take_messages() is on the stack
   bool closed_ = false;
 };
 
 class TcpListener {
  public:
-  TcpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, WorkerCounters& counters,
-              uint32_t idle_timeout_ms, unsigned max_connections);
+  TcpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, WorkerCounters& counters, uint32_t idle_timeout_ms,
+              unsigned max_connections);
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
 

@@ -10,16 +10,17 @@
 namespace diresolver {
 
 UdpListener::UdpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, WorkerCounters& counters)
-    : handler_(handler), counters_(counters),
+    : handler_(handler),
+      counters_(counters),
       read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(read_batch * slice)),
-      end_of_turn_(loop, [](void* self) { static_cast<UdpListener*>(self)->flush(); }, this) {
+      end_of_turn_(
+          loop, [](void* self) { static_cast<UdpListener*>(self)->flush(); }, this) {
   if (uv_udp_init_ex(loop, socket_.get(), AF_UNSPEC | UV_UDP_RECVMMSG) != 0)
     throw std::runtime_error("uv_udp_init_ex failed");
   socket_.adopt(this);
   if (uv_udp_open(socket_.get(), fd.get()) != 0) throw std::runtime_error("uv_udp_open failed");
   fd_ = fd.release();  // libuv closes it with the handle
-  if (uv_udp_recv_start(socket_.get(), on_alloc, on_recv) != 0)
-    throw std::runtime_error("uv_udp_recv_start failed");
+  if (uv_udp_recv_start(socket_.get(), on_alloc, on_recv) != 0) throw std::runtime_error("uv_udp_recv_start failed");
 }
 
 void UdpListener::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept {

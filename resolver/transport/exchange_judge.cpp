@@ -7,13 +7,9 @@ namespace diresolver {
 std::optional<ExchangeResult> judge_answer(std::span<uint8_t> answer, uint16_t sent_id, const dns::ParsedQuery& query,
                                            WorkerCounters& counters) {
   switch (dns::check_upstream_answer(answer, sent_id, query)) {
-    case dns::AnswerCheck::mismatched:
-      counters.upstream_mismatched.inc();
-      return std::nullopt;
-    case dns::AnswerCheck::malformed:
-      return ExchangeResult::failed(UpstreamError::malformed);
-    case dns::AnswerCheck::ok:
-      break;
+    case dns::AnswerCheck::mismatched: counters.upstream_mismatched.inc(); return std::nullopt;
+    case dns::AnswerCheck::malformed: return ExchangeResult::failed(UpstreamError::malformed);
+    case dns::AnswerCheck::ok: break;
   }
   return ExchangeResult::answered(answer);
 }

@@ -6,8 +6,11 @@
 namespace diresolver {
 
 TransportKit::TransportKit(uv_loop_t* loop, uint32_t tcp_idle_ms, WorkerCounters& counters)
-    : counters_(counters), scratch_(65536), timeouts_(uv::TimeSource::of_loop(loop)),
-      tcp_(loop, tcp_idle_ms, counters, scratch_), udp_(loop, counters) {}
+    : counters_(counters),
+      scratch_(65536),
+      timeouts_(uv::TimeSource::of_loop(loop)),
+      tcp_(loop, tcp_idle_ms, counters, scratch_),
+      udp_(loop, counters) {}
 
 TransportKit::~TransportKit() { close(); }
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "uv/write.hpp"
 #include "uv/boundary.hpp"
+#include "uv/write.hpp"
 
 namespace diresolver {
 

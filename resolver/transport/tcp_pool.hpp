@@ -109,7 +109,7 @@ class TcpPool {
   uint32_t idle_ms_;
   WorkerCounters& counters_;
   std::vector<uint8_t>& scratch_;
-  std::unordered_map<unsigned, ServerSlot> slots_;  // by Upstream::id()
+  std::unordered_map<unsigned, ServerSlot> slots_;            // by Upstream::id()
   std::vector<std::unique_ptr<UpstreamConnection>> retired_;  // an old address's, until idle
   uv::Graveyard<UpstreamConnection> graveyard_;
 };

@@ -1,10 +1,11 @@
 #include "transport/udp_socket_pool.hpp"
-#include "uv/boundary.hpp"
 
 #include <sys/socket.h>
 
 #include <utility>
 #include <vector>
+
+#include "uv/boundary.hpp"
 
 namespace diresolver {
 
@@ -15,8 +16,7 @@ PooledSocket::PooledSocket(UdpSocketPool& pool, const SockAddr& server, uint8_t*
   sockaddr_storage any{};
   any.ss_family = static_cast<sa_family_t>(server.family());  // any address, kernel-chosen random port
   open_ = uv_udp_bind(socket_.get(), reinterpret_cast<const sockaddr*>(&any), 0) == 0 &&
-          uv_udp_connect(socket_.get(), server.get()) == 0 &&
-          uv_udp_recv_start(socket_.get(), on_alloc, on_recv) == 0;
+          uv_udp_connect(socket_.get(), server.get()) == 0 && uv_udp_recv_start(socket_.get(), on_alloc, on_recv) == 0;
   uv_os_fd_t fd;
   if (open_ && uv_fileno(socket_.base(), &fd) == 0) fd_ = fd;
   open_ = open_ && fd_ >= 0;
@@ -67,7 +67,8 @@ void PooledSocket::on_alloc(uv_handle_t* handle, size_t, uv_buf_t* buf) noexcept
               : uv_buf_init(nullptr, 0);
 }
 
-void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned) noexcept {
+void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from,
+                           unsigned) noexcept {
   uv::at_boundary("PooledSocket::on_recv", [&] {
     auto* self = uv::Handle<uv_udp_t>::owner_of<PooledSocket>(handle);
     if (!self) return;
@@ -91,8 +92,11 @@ void PooledSocket::fail_all() {
 }
 
 UdpSocketPool::UdpSocketPool(uv_loop_t* loop, WorkerCounters& counters)
-    : loop_(loop), counters_(counters), read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(read_batch * slice)),
-      end_of_turn_(loop, [](void* self) { static_cast<UdpSocketPool*>(self)->flush_all(); }, this) {}
+    : loop_(loop),
+      counters_(counters),
+      read_buffer_(std::make_unique_for_overwrite<uint8_t[]>(read_batch * slice)),
+      end_of_turn_(
+          loop, [](void* self) { static_cast<UdpSocketPool*>(self)->flush_all(); }, this) {}
 
 void UdpSocketPool::write_at_end_of_turn(PooledSocket* socket) {
   unsent_.push_back(socket);
@@ -128,7 +132,8 @@ PooledSocket* UdpSocketPool::pick(ServerSockets& sockets, uint16_t id) {
     if (slot >= sockets.active.size()) sockets.active.resize(slot + 1);
     auto& socket = sockets.active[slot];
     if (socket && (!socket->open() || socket->uses >= uses_per_socket)) retire(std::move(socket));
-    if (!socket) socket = std::make_unique<PooledSocket>(*this, sockets.address, read_buffer_.get(), read_batch * slice);
+    if (!socket)
+      socket = std::make_unique<PooledSocket>(*this, sockets.address, read_buffer_.get(), read_batch * slice);
     if (socket->open() && !socket->has(id)) return socket.get();
   }
   return nullptr;

@@ -35,7 +35,7 @@ class UdpWaiter {
  public:
   virtual ~UdpWaiter() = default;
   virtual void on_datagram(std::span<uint8_t> packet) = 0;  // in the pool's read buffer
-  virtual void on_socket_error() = 0;  // e.g. ICMP port unreachable on the connected socket
+  virtual void on_socket_error() = 0;                       // e.g. ICMP port unreachable on the connected socket
 };
 
 class UdpSocketPool;
@@ -112,8 +112,8 @@ class UdpSocketPool {
   std::unique_ptr<uint8_t[]> read_buffer_;  // not zeroed: only slices that receive are touched
   std::unordered_map<unsigned, ServerSockets> servers_;
   std::list<std::unique_ptr<PooledSocket>> draining_;  // retired, closed once nobody waits
-  std::vector<PooledSocket*> unsent_;  // sockets with queries kept for this turn's end
-  bool flushing_ = false;              // no socket is closed while the turn's queries go out
+  std::vector<PooledSocket*> unsent_;                  // sockets with queries kept for this turn's end
+  bool flushing_ = false;                              // no socket is closed while the turn's queries go out
   uv::EndOfTurn end_of_turn_;
 };
 

@@ -21,8 +21,8 @@ enum class UpstreamError {
   mismatched,  // only wrong-ID / wrong-question / wrong-source packets arrived
 };
 template <>
-inline constexpr auto enum_names<UpstreamError> =
-    names("timeout", "network", "refused", "servfail", "malformed", "mismatched");
+inline constexpr auto enum_names<UpstreamError> = names("timeout", "network", "refused", "servfail", "malformed",
+                                                        "mismatched");
 static_assert(check_enum_names(UpstreamError::mismatched));
 
 // What a well-formed answer that matches the question says about its server:

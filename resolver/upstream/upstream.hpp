@@ -54,7 +54,7 @@ class Upstream {
   HealthTransition report_failure(ResultSource source, UpstreamError error, int64_t now_ms);
   HealthSnapshot snapshot() const;
   void set_health_settings(HealthSettings settings);  // a reload's new fall/rise
-  std::string describe() const;  // "IAD 127.0.0.11:53 of acme.amer.wxc-di.webex.com."
+  std::string describe() const;                       // "IAD 127.0.0.11:53 of acme.amer.wxc-di.webex.com."
 
  private:
   HealthTransition settle(HealthTransition transition, int64_t now_ms);

@@ -14,12 +14,14 @@ std::string route_label(const ZoneSpec& zone) {
   return zone.kind == RouteKind::di ? kind + ":" + zone.region : kind;
 }
 
-UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health,
-                         UpstreamRegistry& registry)
-    : zone_(zone.zone), route_label_(diresolver::route_label(zone)), region_(zone.region), selection_(selection),
+UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, UpstreamRegistry& registry)
+    : zone_(zone.zone),
+      route_label_(diresolver::route_label(zone)),
+      region_(zone.region),
+      selection_(selection),
       tcp_only_(zone.tcp_only),
-      probe_query_(dns::make_query(zone_name_to_wire(zone.probe_name.empty() ? zone.zone : zone.probe_name),
-                                   zone.probe_type)) {
+      probe_query_(
+          dns::make_query(zone_name_to_wire(zone.probe_name.empty() ? zone.zone : zone.probe_name), zone.probe_type)) {
   for (const auto& server : zone.servers)
     servers_.push_back(registry.obtain(server.name, server.address, zone.zone, health));
   if (servers_.size() > ServerOrder::capacity) throw std::invalid_argument("more servers than ServerOrder holds");
@@ -33,8 +35,7 @@ bool UpstreamSet::all_down() const {
 
 ServerOrder UpstreamSet::order_for_query(int64_t now_ms, uint32_t rotation) const {
   ServerOrder healthy, down;
-  for (size_t i = 0; i < servers_.size(); ++i)
-    (servers_[i]->is_up() ? healthy : down).push(static_cast<uint8_t>(i));
+  for (size_t i = 0; i < servers_.size(); ++i) (servers_[i]->is_up() ? healthy : down).push(static_cast<uint8_t>(i));
   if (selection_ == Selection::lowest_rtt) {
     // Read once: other workers update RTTs meanwhile, and std::sort needs a
     // comparison that does not change under it. Ties keep the configured

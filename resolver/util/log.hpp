@@ -22,8 +22,17 @@ std::string join(const Parts&... parts) {
 // For a catch block at a loop boundary: "error: uncaught exception in WHERE: WHAT", never throwing.
 void error_noexcept(const char* where, const char* what) noexcept;
 
-template <class... Parts> void info(const Parts&... p) { write(Level::info, join(p...)); }
-template <class... Parts> void warn(const Parts&... p) { write(Level::warn, join(p...)); }
-template <class... Parts> void error(const Parts&... p) { write(Level::error, join(p...)); }
+template <class... Parts>
+void info(const Parts&... p) {
+  write(Level::info, join(p...));
+}
+template <class... Parts>
+void warn(const Parts&... p) {
+  write(Level::warn, join(p...));
+}
+template <class... Parts>
+void error(const Parts&... p) {
+  write(Level::error, join(p...));
+}
 
 }  // namespace diresolver::log

@@ -19,7 +19,8 @@ template <class T>
 class Graveyard {
  public:
   explicit Graveyard(uv_loop_t* loop)
-      : end_of_turn_(loop, [](void* self) { static_cast<Graveyard*>(self)->free_the_dead(); }, this) {}
+      : end_of_turn_(
+            loop, [](void* self) { static_cast<Graveyard*>(self)->free_the_dead(); }, this) {}
   Graveyard(const Graveyard&) = delete;
   Graveyard& operator=(const Graveyard&) = delete;
 

@@ -28,8 +28,8 @@ inline bool write_framed(uv_stream_t* stream, const uint8_t* message, size_t siz
   request->data.push_back(static_cast<uint8_t>(size >> 8));
   request->data.push_back(static_cast<uint8_t>(size));
   request->data.insert(request->data.end(), message, message + size);
-  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(request->data.data()),
-                             static_cast<unsigned>(request->data.size()));
+  uv_buf_t buf =
+      uv_buf_init(reinterpret_cast<char*>(request->data.data()), static_cast<unsigned>(request->data.size()));
   int rc = uv_write(&request->req, stream, &buf, 1, [](uv_write_t* req, int) noexcept {
     std::unique_ptr<WriteRequest> done(reinterpret_cast<WriteRequest*>(req));
     if (done->written) done->written(req->handle);  // itself noexcept, at the boundary

@@ -22,7 +22,9 @@ struct EventLog {
   const uv::ManualTime& time;
   Instant start;
   std::vector<std::string> lines;
-  void add(const std::string& what) { lines.push_back(std::to_string((time.now().ns - start.ns) / 1'000'000) + ": " + what); }
+  void add(const std::string& what) {
+    lines.push_back(std::to_string((time.now().ns - start.ns) / 1'000'000) + ": " + what);
+  }
 };
 
 class ScriptedExchanges final : public ExchangeFactory {

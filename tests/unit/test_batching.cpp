@@ -78,19 +78,24 @@ TEST_CASE("end-of-turn work armed in a timer callback runs in that turn, once") 
     uv::EndOfTurn* end = nullptr;
   } state;
   {
-    uv::EndOfTurn end(&loop, [](void* s) { ++static_cast<State*>(s)->runs; }, &state);
+    uv::EndOfTurn end(
+        &loop, [](void* s) { ++static_cast<State*>(s)->runs; }, &state);
     state.end = &end;
     uv_timer_t soon, late;
     uv_timer_init(&loop, &soon);
     uv_timer_init(&loop, &late);
     soon.data = &state;
-    uv_timer_start(&soon, [](uv_timer_t* t) {
-      auto* s = static_cast<State*>(t->data);
-      CHECK(s->end->arm());
-      CHECK(s->end->arm());  // armed twice, runs once
-    }, 0, 0);
+    uv_timer_start(
+        &soon,
+        [](uv_timer_t* t) {
+          auto* s = static_cast<State*>(t->data);
+          CHECK(s->end->arm());
+          CHECK(s->end->arm());  // armed twice, runs once
+        },
+        0, 0);
     // Without the idle handle the turn's poll would sleep until this one.
-    uv_timer_start(&late, [](uv_timer_t*) {}, 5000, 0);
+    uv_timer_start(
+        &late, [](uv_timer_t*) {}, 5000, 0);
     auto begin = std::chrono::steady_clock::now();
     uv_run(&loop, UV_RUN_ONCE);
     CHECK(state.runs == 1);

@@ -57,8 +57,8 @@ std::vector<uint32_t> ttls_of(const std::vector<uint8_t>& wire) {
 TEST_CASE("positive answers live for the smallest answer/authority TTL, clamped") {
   CacheSettings s;
   auto a = reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-                  {"www.example. 300 IN A 192.0.2.1", "www.example. 120 IN A 192.0.2.2"},
-                  {"example. 600 IN NS ns.example."});
+                      {"www.example. 300 IN A 192.0.2.1", "www.example. 120 IN A 192.0.2.2"},
+                      {"example. 600 IN NS ns.example."});
   auto r = analyze_answer(a, s);
   CHECK(r.cacheable);
   CHECK_FALSE(r.negative);
@@ -79,7 +79,7 @@ TEST_CASE("RFC 2308: negative answers live for min(SOA TTL, SOA MINIMUM), capped
   CHECK(r.negative);
   CHECK(r.ttl == 300);  // MINIMUM 300 < SOA TTL 3600
   auto nodata = reply_wire("www.example.", LDNS_RR_TYPE_AAAA, LDNS_RCODE_NOERROR, {},
-                       {"example. 60 IN SOA ns.example. admin.example. 1 7200 900 1209600 900"});
+                           {"example. 60 IN SOA ns.example. admin.example. 1 7200 900 1209600 900"});
   CHECK(analyze_answer(nodata, s).ttl == 60);  // SOA TTL 60 < MINIMUM 900
   s.max_negative_ttl = 30;
   CHECK(analyze_answer(nx, s).ttl == 30);
@@ -105,7 +105,8 @@ TEST_CASE("SERVFAIL (unless servfail_ttl), REFUSED, FORMERR and truncated answer
 TEST_CASE("a hit carries the client's ID and question case, and TTLs age but never go below zero") {
   PacketCache cache({});
   auto q = make("www.example.");
-  cache.store(q.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}),
+  cache.store(q.key(),
+              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}),
               1'000'000);
   auto client = make("WwW.ExAmple.", LDNS_RR_TYPE_A, 0xabcd);
   CHECK(client.key().hash == q.key().hash);
@@ -136,7 +137,8 @@ TEST_CASE("NXDOMAIN is served for its SOA-derived time") {
 TEST_CASE("the key separates type, DO, CD, RD and EDNS presence") {
   PacketCache cache({});
   auto a = make("www.example.");
-  cache.store(a.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}), 0);
+  cache.store(a.key(),
+              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 300 IN A 192.0.2.1"}), 0);
   std::vector<uint8_t> out;
   for (auto other : {make("www.example.", LDNS_RR_TYPE_AAAA), make("www.example.", LDNS_RR_TYPE_A, 1, 1232),
                      make("www.example.", LDNS_RR_TYPE_A, 1, 1232, true)}) {
@@ -158,9 +160,9 @@ TEST_CASE("serve-stale: an expired entry within stale_max comes back with TTL 30
   s.stale_max = 3600;
   PacketCache cache(s);
   auto q = make("www.example.", LDNS_RR_TYPE_A, 5, 1232);
-  cache.store(q.key(),
-              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}, {}, 1232),
-              0);
+  cache.store(
+      q.key(),
+      reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}, {}, 1232), 0);
   std::vector<uint8_t> out;
   CHECK(cache.peek(q.key(), 61'000) == CacheStatus::stale);
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 61'000, false, out).status == CacheStatus::expired);
@@ -176,9 +178,10 @@ TEST_CASE("serve-stale: an expired entry within stale_max comes back with TTL 30
   ldns_pkt_free(pkt);
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 60'000 + 3'600'001, true, out).status == CacheStatus::miss);
   // A fresh answer replaces the stale one.
-  cache.store(q.key(),
-              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}, {}, 1232),
-              100'000);
+  cache.store(
+      q.key(),
+      reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}, {}, 1232),
+      100'000);
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 100'000, false, out).status == CacheStatus::hit);
 }
 
@@ -189,8 +192,8 @@ TEST_CASE("with servfail_ttl set, a SERVFAIL never replaces an answer that can s
   PacketCache cache(s);
   auto q = make("www.example.");
   auto servfail = reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_SERVFAIL, {});
-  cache.store(q.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}),
-              0);
+  cache.store(q.key(),
+              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.1"}), 0);
   std::vector<uint8_t> out;
   // A failed prefetch (fresh entry), then failed refreshes during an outage (expired entry).
   for (int64_t now : {55'000, 61'000, 1'800'000}) {
@@ -205,7 +208,8 @@ TEST_CASE("with servfail_ttl set, a SERVFAIL never replaces an answer that can s
   REQUIRE(cache.lookup(q.key(), q.wire, q.parsed, gone, false, out).status == CacheStatus::hit);
   CHECK(dns::rcode_of(out) == dns::Rcode::servfail);
   // And a real answer replaces a cached SERVFAIL.
-  cache.store(q.key(), reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}),
+  cache.store(q.key(),
+              reply_wire("www.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"www.example. 60 IN A 192.0.2.9"}),
               gone + 1000);
   REQUIRE(cache.lookup(q.key(), q.wire, q.parsed, gone + 1000, false, out).status == CacheStatus::hit);
   CHECK(dns::rcode_of(out) == dns::Rcode::noerror);
@@ -228,16 +232,18 @@ TEST_CASE("after a reload, answers forwarded under the replaced config are not s
   REQUIRE(cache.lookup(q.key(), q.wire, q.parsed, 0, false, out).status == CacheStatus::hit);
   CHECK(out.back() == 2);  // 192.0.2.2, the new config's answer: the A record's RDATA ends the packet
   CHECK(cache.stats().entries == 1);
-  cache.store(other.key(), reply_wire("other.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-                                      {"other.example. 60 IN A 192.0.2.3"}), 0);  // no generation given: stored
+  cache.store(other.key(),
+              reply_wire("other.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"other.example. 60 IN A 192.0.2.3"}),
+              0);  // no generation given: stored
   CHECK(cache.stats().entries == 2);
 }
 
 TEST_CASE("prefetch is asked for once, in the last 10 % of an entry's life") {
   PacketCache cache({});
   auto q = make("popular.example.");
-  cache.store(q.key(), reply_wire("popular.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-                            {"popular.example. 100 IN A 192.0.2.1"}), 0);
+  cache.store(
+      q.key(),
+      reply_wire("popular.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"popular.example. 100 IN A 192.0.2.1"}), 0);
   std::vector<uint8_t> out;
   CHECK_FALSE(cache.lookup(q.key(), q.wire, q.parsed, 89'000, false, out).prefetch);
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 91'000, false, out).prefetch);
@@ -249,8 +255,7 @@ TEST_CASE("LRU eviction keeps the cache within max_entries; recently used entrie
   std::vector<Query> qs;
   for (int i = 0; i < 4; ++i) qs.push_back(make("n" + std::to_string(i) + ".example."));
   std::vector<uint8_t> out;
-  for (int i = 0; i < 3; ++i)
-    cache.store(qs[i].key(), test::answer_wire("n" + std::to_string(i) + ".example.", 7), 0);
+  for (int i = 0; i < 3; ++i) cache.store(qs[i].key(), test::answer_wire("n" + std::to_string(i) + ".example.", 7), 0);
   CHECK(cache.lookup(qs[0].key(), qs[0].wire, qs[0].parsed, 1, false, out).status == CacheStatus::hit);  // n0 used
   cache.store(qs[3].key(), test::answer_wire("n3.example.", 7), 2);
   CHECK(cache.stats().entries == 3);
@@ -306,17 +311,17 @@ TEST_CASE("an answer is stored only under its own question's name, in any case, 
   PacketCache cache(one_shard(1));
   auto asked = make("www.example.");
   // An answer whose question names another host is never kept under this key.
-  cache.store(asked.key(), reply_wire("mail.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-                                      {"mail.example. 300 IN A 192.0.2.9"}), 0);
+  cache.store(asked.key(),
+              reply_wire("mail.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"mail.example. 300 IN A 192.0.2.9"}), 0);
   CHECK(cache.stats().entries == 0);
   // A 0x20-style mixed-case question is the same name: kept, then evicted by the next store,
   // which must find it in the index by the name it keeps (else the count would stay at 2).
-  cache.store(asked.key(), reply_wire("WwW.ExAmPlE.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-                                      {"WwW.ExAmPlE. 300 IN A 192.0.2.1"}), 0);
+  cache.store(asked.key(),
+              reply_wire("WwW.ExAmPlE.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"WwW.ExAmPlE. 300 IN A 192.0.2.1"}), 0);
   CHECK(cache.peek(asked.key(), 0) == CacheStatus::hit);
   auto other = make("ftp.example.");
-  cache.store(other.key(), reply_wire("ftp.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-                                      {"ftp.example. 300 IN A 192.0.2.2"}), 0);
+  cache.store(other.key(),
+              reply_wire("ftp.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"ftp.example. 300 IN A 192.0.2.2"}), 0);
   CHECK(cache.stats().entries == 1);
   CHECK(cache.stats().evictions == 1);
   CHECK(cache.peek(asked.key(), 0) == CacheStatus::miss);

@@ -177,8 +177,7 @@ TEST_CASE("a TOML syntax error names the file and the line") {
 
 TEST_CASE("a missing file or zone map is reported with its path") {
   CHECK_THROWS_WITH_AS(load_config("/nonexistent/diresolver.toml"),
-                       "/nonexistent/diresolver.toml: (file): cannot open: No such file or directory",
-                       ConfigError);
+                       "/nonexistent/diresolver.toml: (file): cannot open: No such file or directory", ConfigError);
   TempConfig file("customer = \"acme\"\nregions = [\"amer\"]\nzone_map = \"missing.toml\"\n");
   try {
     load_config(file.path());

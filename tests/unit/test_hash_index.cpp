@@ -25,8 +25,10 @@ void check_against(const HashIndex<Item>& index, const std::map<int, uint64_t>& 
     auto it = live.find(item.key);
     uint64_t hash = it != live.end() ? it->second : static_cast<uint64_t>(item.key % 7);
     Item* found = index.find(hash, [&](const Item& other) { return other.key == item.key; });
-    if (it != live.end()) CHECK(found == &item);
-    else CHECK(found == nullptr);
+    if (it != live.end())
+      CHECK(found == &item);
+    else
+      CHECK(found == nullptr);
   }
 }
 

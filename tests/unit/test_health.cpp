@@ -60,7 +60,8 @@ ZoneSpec pair() {
   return {"acme.amer.wxc-di.webex.com.",
           RouteKind::di,
           "amer",
-          {{"IAD", *SockAddr::parse("127.0.0.11", 53)}, {"DFW", *SockAddr::parse("127.0.0.12", 53)},
+          {{"IAD", *SockAddr::parse("127.0.0.11", 53)},
+           {"DFW", *SockAddr::parse("127.0.0.12", 53)},
            {"THIRD", *SockAddr::parse("127.0.0.13", 53)}},
           "acme.amer.wxc-di.webex.com.",
           false};
@@ -125,7 +126,7 @@ TEST_CASE("a zone keeps its route counter slot for the life of the process") {
   CHECK(amer != corp);
   CHECK(registry.zone_slot("acme.amer.wxc-di.webex.com.") == amer);  // a reload: same slot
   for (unsigned i = 2; i < UpstreamRegistry::max_zones; ++i) registry.zone_slot("z" + std::to_string(i) + ".");
-  CHECK_THROWS_WITH_AS(registry.zone_slot("one-too-many."),
-                       "more than 256 zones configured since start; restart", std::runtime_error);
+  CHECK_THROWS_WITH_AS(registry.zone_slot("one-too-many."), "more than 256 zones configured since start; restart",
+                       std::runtime_error);
   CHECK(registry.zone_slot("corp.example.") == corp);  // known zones still resolve when full
 }

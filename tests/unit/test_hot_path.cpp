@@ -31,8 +31,7 @@ TEST_CASE("a cache hit allocates nothing: parse, route, look up, keep the answer
   auto first = dns::check_query(query_wire);
   REQUIRE(first.verdict == dns::QueryVerdict::ok);
   cache.store(make_cache_key(first.query),
-              test::reply_wire(name, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {name + " 300 IN A 192.0.2.1"}, {}, 1232),
-              0);
+              test::reply_wire(name, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {name + " 300 IN A 192.0.2.1"}, {}, 1232), 0);
   std::vector<uint8_t> answer;
   answer.reserve(65536 + 64);  // as the query handler keeps it
   DatagramBatch batch;

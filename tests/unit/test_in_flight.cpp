@@ -45,7 +45,7 @@ TEST_CASE("colliding IDs probe past each other and past removed ones") {
   REQUIRE(table.insert(11, &b));  // 11 & 7 == 3: the next slot
   REQUIRE(table.insert(19, &c));
   table.erase(11);
-  CHECK(table.find(19) == &c);   // found past the tombstone
+  CHECK(table.find(19) == &c);  // found past the tombstone
   CHECK(table.find(11) == nullptr);
   CHECK(table.insert(11, &b));
   CHECK(table.find(11) == &b);

@@ -74,9 +74,9 @@ CacheSettings cache_settings() {
 // Forwarder and miss path on manual time; two scripted servers, A then B.
 struct MissWorld {
   MissWorld() {
-    set = std::make_shared<UpstreamSet>(zone_served_by({{"A", *SockAddr::parse("127.0.0.11", 53)},
-                                                        {"B", *SockAddr::parse("127.0.0.12", 53)}}),
-                                        Selection::sequential, HealthSettings{}, registry);
+    set = std::make_shared<UpstreamSet>(
+        zone_served_by({{"A", *SockAddr::parse("127.0.0.11", 53)}, {"B", *SockAddr::parse("127.0.0.12", 53)}}),
+        Selection::sequential, HealthSettings{}, registry);
   }
 
   // A client's query (EDNS, so EDEs show) forwarded under config `generation`.
@@ -86,10 +86,10 @@ struct MissWorld {
   }
   dns::ParsedQuery query() const { return dns::check_query(query_wire).query; }
   void answer(size_t attempt, uint32_t ttl) {
-    exchanges.answer(attempt, test::reply_wire(qname, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
-                                               {qname + " " + std::to_string(ttl) + " IN A 192.0.2." +
-                                                std::to_string(attempt + 1)},
-                                               {}, 1232));
+    exchanges.answer(
+        attempt, test::reply_wire(qname, LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                                  {qname + " " + std::to_string(ttl) + " IN A 192.0.2." + std::to_string(attempt + 1)},
+                                  {}, 1232));
   }
   void fail_with(size_t attempt, ldns_pkt_rcode rcode) {
     exchanges.answer(attempt, test::reply_wire(qname, LDNS_RR_TYPE_A, rcode, {}, {}, 1232));
@@ -131,8 +131,8 @@ TEST_CASE("miss path: the first answer is stored, then relayed; the slot is free
   w.ask(false);
   w.advance_ms(50);  // A is slow: the hedge went to B at 42 ms
   w.answer(1, 300);
-  CHECK(w.log.lines == std::vector<std::string>{"0: #0 A/udp 200ms", "42: #1 B/udp 200ms",
-                                                "50: client: NOERROR 192.0.2.2 ttl 300"});
+  CHECK(w.log.lines ==
+        std::vector<std::string>{"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "50: client: NOERROR 192.0.2.2 ttl 300"});
   CHECK(w.cached() == "fresh NOERROR 192.0.2.2 ttl 300");
   CHECK(w.misses.open_slots() == 1);  // A's attempt still runs: its health learns from it
   w.advance_ms(500);
@@ -256,8 +256,8 @@ class EchoUpstream {
     sockaddr_storage from{};
     socklen_t from_length = sizeof from;
     ssize_t n;
-    while ((n = recvfrom(self->socket_.fd, self->buffer_, sizeof self->buffer_, 0,
-                         reinterpret_cast<sockaddr*>(&from), &from_length)) >= 12) {
+    while ((n = recvfrom(self->socket_.fd, self->buffer_, sizeof self->buffer_, 0, reinterpret_cast<sockaddr*>(&from),
+                         &from_length)) >= 12) {
       self->buffer_[2] |= 0x80;  // QR
       sendto(self->socket_.fd, self->buffer_, size_t(n), 0, reinterpret_cast<sockaddr*>(&from), from_length);
       ++self->answered;
@@ -282,8 +282,8 @@ struct LoopWorld {
       : transport(loop, 10'000, counters),
         forwarder(uv::TimeSource::of_loop(loop), UpstreamSettings{}, counters, transport),
         misses(forwarder, nullptr, responder, counters, uv::TimeSource::of_loop(loop)),
-        set(std::make_shared<UpstreamSet>(zone_served_by({{"echo", upstream}}), Selection::lowest_rtt,
-                                          HealthSettings{}, registry)) {}
+        set(std::make_shared<UpstreamSet>(zone_served_by({{"echo", upstream}}), Selection::lowest_rtt, HealthSettings{},
+                                          registry)) {}
   void close() {
     forwarder.cancel_all();
     misses.close();
@@ -344,7 +344,9 @@ struct DoneCounter final : ForwardListener {
   explicit DoneCounter(size_t queries) : calls(queries, 0) {}
   void on_answer(uint32_t, std::span<uint8_t>, Instant) override { ++answered; }
   void on_done(uint32_t tag, ForwardOutcome&&) override { ++calls[tag]; }
-  bool all_done() const { return std::all_of(calls.begin(), calls.end(), [](int n) { return n > 0; }); }
+  bool all_done() const {
+    return std::all_of(calls.begin(), calls.end(), [](int n) { return n > 0; });
+  }
   std::vector<int> calls;
   size_t answered = 0;
 };
@@ -382,7 +384,8 @@ TEST_CASE("a closed upstream port fails every query once, even when a turn overf
   // Past every attempt timeout: an attempt left armed without its transaction would fire now.
   uv_timer_t settle;
   uv_timer_init(&loop, &settle);
-  uv_timer_start(&settle, [](uv_timer_t*) {}, 700, 0);
+  uv_timer_start(
+      &settle, [](uv_timer_t*) {}, 700, 0);
   uv_run(&loop, UV_RUN_ONCE);
 
   CHECK(listener.all_done());

@@ -16,8 +16,20 @@ TEST_CASE("a normal query parses: id, lower-cased name, type, EDNS") {
   CHECK(check.query.id == 0xbeef);
   CHECK(check.query.qtype == 33);
   CHECK(check.query.qclass == 1);
-  CHECK(check.query.name() == std::string_view("\x04" "cucm" "\x04" "acme" "\x04" "amer" "\x06" "wxc-di"
-                                               "\x05" "webex" "\x03" "com" "\x00", 33));
+  CHECK(check.query.name() == std::string_view("\x04"
+                                               "cucm"
+                                               "\x04"
+                                               "acme"
+                                               "\x04"
+                                               "amer"
+                                               "\x06"
+                                               "wxc-di"
+                                               "\x05"
+                                               "webex"
+                                               "\x03"
+                                               "com"
+                                               "\x00",
+                                               33));
   CHECK(check.query.edns.present);
   CHECK(check.query.edns.udp_size == 1232);
   CHECK(check.query.edns.do_bit);
@@ -54,9 +66,16 @@ TEST_CASE("malformed queries get the right verdict") {
       {"question cut short", with([](auto& p) { p.resize(p.size() - 3); }), QueryVerdict::formerr},
       {"header only", with([](auto& p) { p.resize(12); }), QueryVerdict::formerr},
       {"label running past the end", with([](auto& p) { p[12] = 60; }), QueryVerdict::formerr},
-      {"compression pointer in the question", with([](auto& p) { p[12] = 0xc0; p[13] = 12; }),
+      {"compression pointer in the question", with([](auto& p) {
+         p[12] = 0xc0;
+         p[13] = 12;
+       }),
        QueryVerdict::formerr},
-      {"trailing garbage", with([](auto& p) { p.push_back(0); p.push_back(1); }), QueryVerdict::formerr},
+      {"trailing garbage", with([](auto& p) {
+         p.push_back(0);
+         p.push_back(1);
+       }),
+       QueryVerdict::formerr},
       {"ARCOUNT with no record", with([](auto& p) { p[11] = 1; }), QueryVerdict::formerr},
       {"ANCOUNT with no record", with([](auto& p) { p[7] = 1; }), QueryVerdict::formerr},
   };

@@ -74,8 +74,8 @@ TEST_CASE("an answer cut anywhere, or with bytes after its last record, is malfo
 
 TEST_CASE("compression pointers must point strictly backwards, past the header") {
   // Question at 12: 3www4acme0 (10 octets) + type/class; the answer's owner follows at 26.
-  std::vector<uint8_t> m = {0, 7, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0,
-                            3, 'w', 'w', 'w', 4, 'a', 'c', 'm', 'e', 0, 0, 1, 0, 1};
+  std::vector<uint8_t> m = {0,   7,   0x81, 0x80, 0,   1,   0,   1,   0, 0, 0, 0, 3,
+                            'w', 'w', 'w',  4,    'a', 'c', 'm', 'e', 0, 0, 1, 0, 1};
   auto with_owner = [&](std::vector<uint8_t> owner) {
     auto out = m;
     out.insert(out.end(), owner.begin(), owner.end());
@@ -83,12 +83,12 @@ TEST_CASE("compression pointers must point strictly backwards, past the header")
     out.insert(out.end(), rest.begin(), rest.end());
     return out;
   };
-  CHECK(check(with_owner({0xc0, 12})) == AnswerCheck::ok);                  // back to the question
-  CHECK(check(with_owner({1, 'x', 0xc0, 12})) == AnswerCheck::ok);          // label, then pointer
-  CHECK(check(with_owner({0xc0, 26})) == AnswerCheck::malformed);           // to itself: a loop
-  CHECK(check(with_owner({0xc0, 40})) == AnswerCheck::malformed);           // forwards
-  CHECK(check(with_owner({0xc0, 4})) == AnswerCheck::malformed);            // into the header
-  CHECK(check(with_owner({0x40, 'x', 0})) == AnswerCheck::malformed);       // reserved label type
+  CHECK(check(with_owner({0xc0, 12})) == AnswerCheck::ok);             // back to the question
+  CHECK(check(with_owner({1, 'x', 0xc0, 12})) == AnswerCheck::ok);     // label, then pointer
+  CHECK(check(with_owner({0xc0, 26})) == AnswerCheck::malformed);      // to itself: a loop
+  CHECK(check(with_owner({0xc0, 40})) == AnswerCheck::malformed);      // forwards
+  CHECK(check(with_owner({0xc0, 4})) == AnswerCheck::malformed);       // into the header
+  CHECK(check(with_owner({0x40, 'x', 0})) == AnswerCheck::malformed);  // reserved label type
   CHECK(check_name(with_owner({1, 'x', 0xc0, 12}), 26) == std::optional<size_t>(30));
 }
 
@@ -105,10 +105,10 @@ TEST_CASE("names longer than 255 octets are malformed, also when built from poin
     fits.push_back(63);
     fits.insert(fits.end(), 63, 'a');
   }
-  fits.push_back(0);                           // 193 octets
+  fits.push_back(0);  // 193 octets
   fits.insert(fits.end(), {62});
   fits.insert(fits.end(), 62, 'b');
-  fits.insert(fits.end(), {0xc0, 12});         // 63 + 193 = 256: one too many
+  fits.insert(fits.end(), {0xc0, 12});  // 63 + 193 = 256: one too many
   CHECK(check_name(fits, 12) == std::optional<size_t>(12 + 193));
   CHECK_FALSE(check_name(fits, 12 + 193));
 }

@@ -26,7 +26,9 @@ TEST_CASE("zones whose servers changed, appeared or vanished are flushed") {
   CHECK(zones_to_flush(before, before).empty());
 }
 
-TEST_CASE("listen addresses, workers, cache sizing, the gate's on/off, the upstream TCP idle time and the admin address need a restart") {
+TEST_CASE(
+    "listen addresses, workers, cache sizing, the gate's on/off, the upstream TCP idle time and the admin address need "
+    "a restart") {
   Config before, after;
   before.server.listen = {*SockAddr::parse("127.0.0.1", 53)};
   after = before;

@@ -46,18 +46,18 @@ TEST_CASE("longest suffix wins") {
     const char* zone;
   };
   const Case cases[] = {
-      {"acme.amer.wxc-di.webex.com", "acme.amer.wxc-di.webex.com."},       // exact zone
+      {"acme.amer.wxc-di.webex.com", "acme.amer.wxc-di.webex.com."},                  // exact zone
       {"_cisco-uds._tcp.acme.amer.wxc-di.webex.com", "acme.amer.wxc-di.webex.com."},  // child
-      {"ACME.Amer.WXC-DI.webex.COM", "acme.amer.wxc-di.webex.com."},       // case
-      {"cucm.acme.eu.wxc-di.webex.com", "acme.eu.wxc-di.webex.com."},      // second region
-      {"badacme.amer.wxc-di.webex.com", "webex.com."},                     // not a label boundary
-      {"amer.wxc-di.webex.com", "webex.com."},                             // parent of the DI zone
-      {"other.amer.wxc-di.webex.com", "webex.com."},                       // another customer
+      {"ACME.Amer.WXC-DI.webex.COM", "acme.amer.wxc-di.webex.com."},                  // case
+      {"cucm.acme.eu.wxc-di.webex.com", "acme.eu.wxc-di.webex.com."},                 // second region
+      {"badacme.amer.wxc-di.webex.com", "webex.com."},                                // not a label boundary
+      {"amer.wxc-di.webex.com", "webex.com."},                                        // parent of the DI zone
+      {"other.amer.wxc-di.webex.com", "webex.com."},                                  // another customer
       {"www.webex.com", "webex.com."},
       {"corp.example", "corp.example."},
       {"notcorp.example", "."},
       {"example", "."},
-      {".", "."},                                                         // root
+      {".", "."},  // root
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

@@ -16,8 +16,8 @@ using test::zone_map_line;
 namespace {
 
 std::string config_text(const std::string& listen) {
-  return zone_map_line() + "customer = \"acme\"\nregions = [\"amer\", \"emea\"]\n" +
-         "[server]\nlisten = [" + listen + "]\n" +
+  return zone_map_line() + "customer = \"acme\"\nregions = [\"amer\", \"emea\"]\n" + "[server]\nlisten = [" + listen +
+         "]\n" +
          R"(
 [region.amer]
 servers = ["127.0.0.11", "127.0.0.12"]
@@ -108,8 +108,7 @@ const char* windows_head =
 std::string windows_commands(const std::string& masters) {
   std::string out;
   for (const char* zone : {"acme.amer.wxc-di.webex.com", "acme.emea.wxc-di.webex.com", "corp.example"})
-    out += std::string("Add-DnsServerConditionalForwarderZone -Name \"") + zone + "\" -MasterServers " +
-           masters + "\n";
+    out += std::string("Add-DnsServerConditionalForwarderZone -Name \"") + zone + "\" -MasterServers " + masters + "\n";
   return out;
 }
 

@@ -112,7 +112,8 @@ struct Fixture {
   void run_until(const std::function<bool()>& done, uint64_t limit_ms = 3000) {
     uv_timer_t tick;  // keeps the loop turning while the echo thread works
     uv_timer_init(&loop, &tick);
-    uv_timer_start(&tick, [](uv_timer_t*) {}, 5, 5);
+    uv_timer_start(
+        &tick, [](uv_timer_t*) {}, 5, 5);
     uint64_t give_up = uv_now(&loop) + limit_ms;
     while (!done() && uv_now(&loop) < give_up) uv_run(&loop, UV_RUN_ONCE);
     uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
@@ -134,7 +135,7 @@ TEST_CASE("a TCP connection outlives the Upstream it was opened for, and closes 
   REQUIRE(f.pool->submit(*server, packet, &waiter) == SubmitResult::sent);
   f.run_until([&] { return waiter.answers == 1; });
   CHECK(waiter.answers == 1);
-  server.reset();  // a reload dropped the server; its connection still idles in the pool
+  server.reset();                           // a reload dropped the server; its connection still idles in the pool
   f.run_until([&] { return false; }, 150);  // past the idle timeout: the connection closes (ASan watches)
   auto again = f.server(7, echo.address());
   packet = query(2);

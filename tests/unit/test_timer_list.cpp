@@ -2,7 +2,6 @@
 // own timeout on a real loop; stopped ones never fire; a callback may start
 // and stop others; close() silences the rest.
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
@@ -74,15 +73,19 @@ TEST_CASE("a firing timer may restart itself and stop another; close() silences 
     static void tick(void* owner) {
       auto* self = static_cast<Chain*>(owner);
       if (++self->rounds == 1) self->victim.stop();
-      if (self->rounds < 3) self->list->start(self->timer, 1, tick, self);
-      else self->list->close();
+      if (self->rounds < 3)
+        self->list->start(self->timer, 1, tick, self);
+      else
+        self->list->close();
     }
   };
   TimerList list(loop);
   Chain chain;
   chain.list = &list;
-  list.start(chain.victim, 20, [](void* c) { static_cast<Chain*>(c)->victim_fired = true; }, &chain);
-  list.start(chain.survivor, 500, [](void* c) { static_cast<Chain*>(c)->survivor_fired = true; }, &chain);
+  list.start(
+      chain.victim, 20, [](void* c) { static_cast<Chain*>(c)->victim_fired = true; }, &chain);
+  list.start(
+      chain.survivor, 500, [](void* c) { static_cast<Chain*>(c)->survivor_fired = true; }, &chain);
   list.start(chain.timer, 1, Chain::tick, &chain);
   run_until_idle(loop);
   CHECK(chain.rounds == 3);
@@ -103,7 +106,8 @@ TEST_CASE("timer lists by server id: one list per server, none after close") {
   lists.close();
   for (unsigned id : {0u, 1u, 7u}) CHECK_FALSE(lists.of(id).is_open());
   diresolver::uv::ListTimer late;
-  lists.of(0).start(late, 1, [](void*) {}, nullptr);
+  lists.of(0).start(
+      late, 1, [](void*) {}, nullptr);
   CHECK_FALSE(late.active());
   run_until_idle(loop);
 }
@@ -171,8 +175,10 @@ TEST_CASE("an exception in a timer's callback stops at the loop boundary, is log
   {
     TimerList list(loop);
     ListTimer thrower, after;
-    list.start(thrower, 1, [](void*) { throw std::runtime_error("broken invariant"); }, nullptr);
-    list.start(after, 20, [](void* fired) { *static_cast<bool*>(fired) = true; }, &after_fired);
+    list.start(
+        thrower, 1, [](void*) { throw std::runtime_error("broken invariant"); }, nullptr);
+    list.start(
+        after, 20, [](void* fired) { *static_cast<bool*>(fired) = true; }, &after_fired);
     logged = stderr_of([&] { run_until_idle(loop); });
   }
   run_until_idle(loop);

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "forward/transaction.hpp"
-#include "upstream/upstream_registry.hpp"
 #include "scripted_exchanges.hpp"
+#include "upstream/upstream_registry.hpp"
 // Last: ldns's headers define macros that break <optional> when included before it.
 #include "packets.hpp"
 
@@ -80,7 +80,8 @@ struct LoggingListener final : ForwardListener {
   }
   void on_done(uint32_t, ForwardOutcome&& outcome) override {
     std::string line = "done: answered";
-    if (outcome.status == ForwardStatus::failed) line = "done: failed, last " + std::string(name_of(outcome.last_error));
+    if (outcome.status == ForwardStatus::failed)
+      line = "done: failed, last " + std::string(name_of(outcome.last_error));
     if (!outcome.fallback.empty()) line += ", fallback " + rcode_name(dns::rcode_of(outcome.fallback));
     log.add(line);
     also_on_done();
@@ -136,9 +137,9 @@ struct World {
   ForwardClock clock{uv::TimeSource::manual(time)};
   ForwardContext context;
   UpstreamRegistry registry;
-  std::shared_ptr<UpstreamSet> runtime;  // what a reload replaces: the test may let go of it
+  std::shared_ptr<UpstreamSet> runtime;      // what a reload replaces: the test may let go of it
   std::array<const Upstream*, 2> servers{};  // alive while a transaction holds the set
-  std::string counts_at_done;  // read when the listener hears the end: SRTTs decay afterwards
+  std::string counts_at_done;                // read when the listener hears the end: SRTTs decay afterwards
   LoggingListener listener{log, [this] { counts_at_done = counts(); }};
   Transaction transaction{context, [this](Transaction*) { log.add("ended"); }};
 };
@@ -216,13 +217,15 @@ const std::vector<Row> rows = {
      Timing::defaults,
      {{5, Act::servfail, 0}, {9, Act::refused, 1}},
      {"0: #0 A/udp 200ms", "5: #1 B/udp 200ms", "9: done: failed, last refused, fallback REFUSED", "9: ended"},
-     "sent 2/0, answers 0, hedges 0, won 0, failover 0, late 0, tcp retries 0; A: servfail, srtt 20; B: refused, srtt 20"},
+     "sent 2/0, answers 0, hedges 0, won 0, failover 0, late 0, tcp retries 0; A: servfail, srtt 20; B: refused, srtt "
+     "20"},
     {"every server times out: failed before the deadline",
      Timing::defaults,
      {},
      {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "242: #1 timeout",
       "242: done: failed, last timeout", "242: ended"},
-     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, tcp retries 0; A: timeout, srtt 20; B: timeout, srtt 20"},
+     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, tcp retries 0; A: timeout, srtt 20; B: timeout, srtt "
+     "20"},
     {"the deadline abandons what still runs",
      Timing::long_attempts,
      {},

@@ -48,16 +48,22 @@ TEST_CASE("a DI server's answer is judged by what it says about the customer's d
 
 TEST_CASE("a region validates with one good server, degraded, and fails with none") {
   auto line = [](const char* server, const char* transport, CheckResult r) {
-    return CheckLine{server, std::string(server) == "IAD" ? "127.0.0.11:53" : "127.0.0.12:53", transport, "@ SOA", r, 1};
+    return CheckLine{server, std::string(server) == "IAD" ? "127.0.0.11:53" : "127.0.0.12:53", transport, "@ SOA", r,
+                     1};
   };
-  RegionReport both{"amer", zone, {line("IAD", "udp", CheckResult::ok), line("IAD", "tcp", CheckResult::slow),
-                                   line("DFW", "udp", CheckResult::ok), line("DFW", "tcp", CheckResult::ok)}};
+  RegionReport both{"amer",
+                    zone,
+                    {line("IAD", "udp", CheckResult::ok), line("IAD", "tcp", CheckResult::slow),
+                     line("DFW", "udp", CheckResult::ok), line("DFW", "tcp", CheckResult::ok)}};
   CHECK(both.state() == RegionState::validated);
-  RegionReport one{"amer", zone, {line("IAD", "udp", CheckResult::ok), line("IAD", "tcp", CheckResult::ok),
-                                  line("DFW", "udp", CheckResult::ok), line("DFW", "tcp", CheckResult::timeout)}};
+  RegionReport one{"amer",
+                   zone,
+                   {line("IAD", "udp", CheckResult::ok), line("IAD", "tcp", CheckResult::ok),
+                    line("DFW", "udp", CheckResult::ok), line("DFW", "tcp", CheckResult::timeout)}};
   CHECK(one.state() == RegionState::degraded);
   CHECK(one.servers_passing() == 1);
-  RegionReport none{"eu", "acme.eu.wxc-di.webex.com.",
+  RegionReport none{"eu",
+                    "acme.eu.wxc-di.webex.com.",
                     {line("IAD", "udp", CheckResult::refused), line("DFW", "udp", CheckResult::timeout)}};
   CHECK(none.state() == RegionState::failed);
 
