@@ -352,8 +352,11 @@ class Diresolver(Resolver):
     def stop(self):
         rc = super().stop()
         if self.stats_line:
-            keep = ("answered", "servfail", "upstream_timeouts", "upstream_network",
-                    "hedges", "late_answers")
+            # The stats line's names before and after the metrics table (0e8206d), so a
+            # --baseline build of either side shows the same numbers.
+            keep = ("answered", "servfail", "upstream_timeouts", "upstream_failures_timeout",
+                    "upstream_network", "upstream_failures_network", "hedges", "upstream_hedges_sent",
+                    "late_answers", "upstream_late_answers")
             pairs = dict(kv.split("=", 1) for kv in self.stats_line.split()[2:] if "=" in kv)
             self.stop_stats = " ".join(f"{k}={pairs[k]}" for k in keep if k in pairs)
         return rc
