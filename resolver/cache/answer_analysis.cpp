@@ -18,15 +18,10 @@ struct Walk {
   uint32_t negative_ttl = no_ttl;  // from the authority SOA
 };
 
-// Notes one record's TTL offset (or the OPT's place); false when there are too many to track.
-bool note(dns::Bytes m, const dns::RecordView& r, unsigned total, AnswerAnalysis& out, Walk& w) {
+// Notes one record's TTL offset; false when there are too many to track, or an OPT.
+bool note(dns::Bytes m, const dns::RecordView& r, AnswerAnalysis& out, Walk& w) {
   unsigned answer = dns::ancount_of(m), authority = dns::nscount_of(m);
-  if (r.type == dns::type_opt) {
-    out.opt_offset = static_cast<uint16_t>(r.owner);
-    out.opt_is_last = (r.index + 1 == total);
-    return true;
-  }
-  if (out.ttl_count == max_cached_records) return false;
+  if (r.type == dns::type_opt || out.ttl_count == max_cached_records) return false;
   out.ttl_offsets[out.ttl_count++] = static_cast<uint16_t>(r.fields + 4);
   if (r.index < answer + authority) w.min_ttl = std::min(w.min_ttl, r.ttl);
   if (r.type == type_soa && r.index >= answer && r.index < answer + authority && r.rdlength >= 20)
@@ -42,9 +37,8 @@ AnswerAnalysis analyze_answer(dns::Bytes answer, const CacheSettings& s) {
   dns::ParsedQuery question;
   if (dns::qdcount_of(answer) != 1 || !dns::read_question(answer, question)) return out;
   Walk w;
-  unsigned total = unsigned{dns::ancount_of(answer)} + dns::nscount_of(answer) + dns::arcount_of(answer);
   if (!dns::for_each_record(answer, question.question_end,
-                            [&](const dns::RecordView& r) { return note(answer, r, total, out, w); }))
+                            [&](const dns::RecordView& r) { return note(answer, r, out, w); }))
     return out;
   auto rcode = dns::rcode_of(answer);
   if (rcode == dns::Rcode::servfail) {

@@ -1,6 +1,7 @@
 // The cache key of a query: its name (lower case), type, class, and the bits
-// that change the answer: DO and CD (DNSSEC), RD, and whether the client
-// speaks EDNS at all (an OPT must never go to a client that sent none).
+// that change the answer: DO and CD (DNSSEC). Nothing else a client sends
+// does: cached answers carry no OPT (EDNS is hop by hop: dns/edns.hpp), every
+// client gets diresolver's own, and RD=0 queries never reach the cache.
 #pragma once
 
 #include <cstdint>
@@ -20,7 +21,7 @@ struct CacheKey {
 };
 
 namespace key_flag {
-constexpr uint8_t rd = 1, cd = 2, do_bit = 4, edns = 8;
+constexpr uint8_t cd = 2, do_bit = 4;
 }
 
 // The cache recomputes it from a stored entry when it removes one, rather than keep 8 bytes per entry.
@@ -37,9 +38,7 @@ inline uint64_t cache_key_hash(std::string_view name, uint16_t qtype, uint16_t q
 
 inline CacheKey make_cache_key(const dns::ParsedQuery& q) {
   CacheKey key{q.name(), q.qtype, q.qclass, 0, 0};
-  if (q.flags & dns::flag::rd) key.flags |= key_flag::rd;
   if (q.flags & dns::flag::cd) key.flags |= key_flag::cd;
-  if (q.edns.present) key.flags |= key_flag::edns;
   if (q.edns.do_bit) key.flags |= key_flag::do_bit;
   key.hash = cache_key_hash(key.name, key.qtype, key.qclass, key.flags);
   return key;

@@ -10,8 +10,6 @@ namespace diresolver {
 
 namespace {
 
-constexpr uint8_t ede_stale_option[] = {0, 15, 0, 2, 0, 3};  // EDE 3: Stale Answer
-
 uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? static_cast<uint8_t>(c + 32) : c; }
 
 // True if the answer's question name is `name` (lower case), any case. An
@@ -43,13 +41,11 @@ struct PacketCache::Entry {
   int64_t stored_ms = 0;
   uint32_t ttl = 0;  // seconds
   uint16_t answer_size = 0;
-  uint16_t opt_offset = 0;
   uint16_t name_size = 0;
   uint16_t qtype = 0;
   uint16_t qclass = 0;
   uint8_t ttl_count = 0;
   uint8_t flags = 0;
-  bool opt_is_last = false;
   bool prefetching = false;
 
   // The offsets and the answer follow the header in the same allocation.
@@ -67,13 +63,11 @@ struct PacketCache::Entry {
     e->stored_ms = now_ms;
     e->ttl = a.ttl;
     e->answer_size = static_cast<uint16_t>(answer.size());
-    e->opt_offset = a.opt_offset;
     e->name_size = static_cast<uint16_t>(key.name.size());
     e->qtype = key.qtype;
     e->qclass = key.qclass;
     e->ttl_count = static_cast<uint8_t>(a.ttl_count);
     e->flags = key.flags;
-    e->opt_is_last = a.opt_is_last;
     std::memcpy(e->offsets(), a.ttl_offsets.data(), a.ttl_count * sizeof(uint16_t));
     std::memcpy(e->answer(), answer.data(), answer.size());
     // Stored lower-case so flush and matching compare bytes; hits restore the client's case.
@@ -212,11 +206,6 @@ CacheLookup PacketCache::lookup(const CacheKey& key, dns::Bytes client_query, co
     if (fresh && !e->prefetching && remaining_ms * 100 < int64_t{e->ttl} * 1000 * settings_.prefetch_percent) {
       e->prefetching = true;
       result.prefetch = true;
-    }
-    if (!fresh && e->opt_offset && e->opt_is_last) {
-      size_t rdlength_at = e->opt_offset + 1 + 8;  // root owner, type, class, ttl
-      dns::write_u16(out.data() + rdlength_at, static_cast<uint16_t>(dns::read_u16(out.data() + rdlength_at) + 6));
-      out.insert(out.end(), std::begin(ede_stale_option), std::end(ede_stale_option));
     }
     shard.touch(e);
   }

@@ -45,7 +45,7 @@ class PacketCache {
 
   // A fresh hit, or (with `allow_stale`) an expired entry within stale_max,
   // copied into `out` with the client's ID and question bytes and aged TTLs;
-  // stale answers carry TTL stale_ttl and EDE 3 (Stale Answer) when they have an OPT.
+  // stale answers carry TTL stale_ttl (dns::finish_answer adds EDE 3 for them).
   CacheLookup lookup(const CacheKey& key, dns::Bytes client_query, const dns::ParsedQuery& query, int64_t now_ms,
                      bool allow_stale, std::vector<uint8_t>& out);
   // True if a fresh or stale-servable entry exists (no copy).

@@ -110,6 +110,10 @@ struct UpstreamSettings {
   // client waits at worst while a dead server is still believed up.
   uint32_t hedge_delay_min_ms = 5;
   uint32_t hedge_delay_max_ms = 50;
+  // How many times one query may go to each healthy server: a datagram lost
+  // on the way is sent again (the other servers first, each wait twice the
+  // last) while the deadline leaves room, instead of answering SERVFAIL.
+  unsigned tries = 2;
   uint32_t tcp_idle_timeout_ms = 10'000;
 };
 

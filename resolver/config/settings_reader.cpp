@@ -99,13 +99,14 @@ UpstreamSettings read_upstream_settings(const TomlTable& top) {
   auto table = top.table("upstream");
   if (!table) return out;
   table->check_keys({"attempt_timeout_ms", "attempt_timeout_min_ms", "deadline_ms", "selection", "hedge_delay_min_ms",
-                     "hedge_delay_max_ms", "tcp_idle_timeout_ms"});
+                     "hedge_delay_max_ms", "tries", "tcp_idle_timeout_ms"});
   out.attempt_timeout_ms = table->integer_or("attempt_timeout_ms", out.attempt_timeout_ms, 10, 10'000);
   out.attempt_timeout_min_ms = table->integer_or("attempt_timeout_min_ms", out.attempt_timeout_min_ms, 1, 10'000);
   out.deadline_ms = table->integer_or("deadline_ms", out.deadline_ms, 10, 30'000);
   out.hedge_delay_min_ms = table->integer_or("hedge_delay_min_ms", out.hedge_delay_min_ms, 1, 10'000);
   out.hedge_delay_max_ms = table->integer_or("hedge_delay_max_ms", out.hedge_delay_max_ms, 1, 10'000);
   out.tcp_idle_timeout_ms = table->integer_or("tcp_idle_timeout_ms", out.tcp_idle_timeout_ms, 100, 3'600'000);
+  out.tries = table->integer_or("tries", out.tries, 1, 5);
   if (auto selection = table->string("selection")) out.selection = parse_selection(*table, *selection);
   check_order(*table, "attempt_timeout_min_ms", out.attempt_timeout_min_ms, "attempt_timeout_ms",
               out.attempt_timeout_ms);

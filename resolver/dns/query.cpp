@@ -41,7 +41,24 @@ bool note_opt(Bytes m, const RecordView& record, ParsedQuery& q) {
   q.edns.present = true;
   q.edns.udp_size = read_u16(m.data() + record.fields + 2);
   q.edns.do_bit = (record.ttl & 0x8000) != 0;
+  q.edns.version = static_cast<uint8_t>(record.ttl >> 16);
   return true;
+}
+
+// Types that only make sense inside a transaction or a message, never as a question.
+bool meta_type(uint16_t qtype) {
+  constexpr uint16_t opt = 41, tkey = 249, tsig = 250, mailb = 253, maila = 254;
+  return qtype == opt || qtype == tkey || qtype == tsig || qtype == mailb || qtype == maila;
+}
+
+// Everything is read: what may not go on.
+QueryVerdict judge(const ParsedQuery& query, unsigned opcode) {
+  constexpr unsigned query_opcode = 0, notify_opcode = 4;
+  if (opcode == notify_opcode) return QueryVerdict::notify;
+  if (opcode != query_opcode) return QueryVerdict::notimp;
+  if ((query.flags & flag::tc) || meta_type(query.qtype)) return QueryVerdict::formerr;
+  if (query.edns.present && query.edns.version > 0) return QueryVerdict::badvers;
+  return QueryVerdict::ok;
 }
 
 }  // namespace
@@ -53,17 +70,14 @@ QueryCheck check_query(Bytes packet) {
   out.query.flags = flags_of(packet);
   if (out.query.flags & flag::qr) return out;  // a response: answering could loop
   if (qdcount_of(packet) == 1) read_question(packet, out.query);
-  if (opcode_of(packet) != 0) {
-    out.verdict = QueryVerdict::notimp;
+  out.verdict = QueryVerdict::formerr;
+  auto& query = out.query;
+  if (query.question_end == 0 ||
+      !for_each_record(packet, query.question_end, [&](const RecordView& r) { return note_opt(packet, r, query); })) {
+    if (opcode_of(packet) != 0) out.verdict = QueryVerdict::notimp;  // what we cannot parse we do not implement
     return out;
   }
-  out.verdict = QueryVerdict::formerr;
-  if (out.query.question_end == 0) return out;
-  auto& query = out.query;
-  if (!for_each_record(packet, query.question_end,
-                       [&](const RecordView& record) { return note_opt(packet, record, query); }))
-    return out;
-  out.verdict = QueryVerdict::ok;
+  out.verdict = judge(query, opcode_of(packet));
   return out;
 }
 

@@ -3,7 +3,11 @@
 // check_query() reads the header, the one question (name lower-cased for
 // routing) and walks every record so that trailing garbage or a bad OPT is
 // caught; it allocates nothing. Its verdict says what the query path does:
-// go on, drop silently, or answer FORMERR / NOTIMP.
+// go on, drop silently, or answer at once, as Unbound does: FORMERR (also for
+// TC=1 in a query and for the meta types OPT, TKEY, TSIG, MAILB, MAILA that
+// no one asks for), NOTIMP for opcodes other than QUERY and NOTIFY, REFUSED
+// for NOTIFY (a forwarder has no zones to refresh), BADVERS for EDNS versions
+// above 0 (RFC 6891 §6.1.3).
 #pragma once
 
 #include <cstdint>
@@ -17,6 +21,7 @@ struct Edns {
   bool present = false;
   uint16_t udp_size = 512;
   bool do_bit = false;
+  uint8_t version = 0;
 };
 
 struct ParsedQuery {
@@ -34,7 +39,7 @@ struct ParsedQuery {
   size_t max_udp_answer() const { return edns.present && edns.udp_size > 512 ? edns.udp_size : 512; }
 };
 
-enum class QueryVerdict { ok, drop, formerr, notimp };
+enum class QueryVerdict { ok, drop, formerr, notimp, notify, badvers };
 
 struct QueryCheck {
   QueryVerdict verdict = QueryVerdict::drop;

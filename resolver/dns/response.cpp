@@ -4,34 +4,12 @@
 #include <cstring>
 #include <memory>
 
+#include "dns/edns.hpp"
 #include "dns/records.hpp"
 
 namespace diresolver::dns {
 
 namespace {
-
-// What we advertise back: the RFC 8914-era default that avoids fragmentation.
-constexpr uint16_t advertised_udp_size = 1232;
-constexpr uint16_t option_ede = 15;
-
-void append_u16(std::vector<uint8_t>& out, uint16_t v) {
-  out.push_back(static_cast<uint8_t>(v >> 8));
-  out.push_back(static_cast<uint8_t>(v));
-}
-
-void append_opt(std::vector<uint8_t>& out, const Edns& edns, std::optional<Ede> ede) {
-  out.push_back(0);  // root owner
-  append_u16(out, type_opt);
-  append_u16(out, advertised_udp_size);
-  append_u16(out, 0);  // extended rcode, version
-  append_u16(out, edns.do_bit ? 0x8000 : 0);
-  append_u16(out, ede ? 6 : 0);
-  if (ede) {
-    append_u16(out, option_ede);
-    append_u16(out, 2);
-    append_u16(out, static_cast<uint16_t>(*ede));
-  }
-}
 
 // Header + question of `source` with the given flags; counts set for what follows.
 std::vector<uint8_t> header_and_question(Bytes source, const ParsedQuery& parsed, uint16_t flags, bool with_opt) {
@@ -47,18 +25,19 @@ std::vector<uint8_t> header_and_question(Bytes source, const ParsedQuery& parsed
 
 }  // namespace
 
-std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Rcode rcode, std::optional<Ede> ede) {
+std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Reply reply) {
   uint16_t kept = parsed.flags & (flag::opcode_mask | flag::rd | flag::cd);
-  uint16_t flags = kept | flag::qr | flag::ra | static_cast<uint16_t>(rcode);
+  uint16_t ra = reply.recursion_available ? flag::ra : 0;
+  uint16_t flags = kept | flag::qr | ra | (static_cast<uint16_t>(reply.rcode) & flag::rcode_mask);
   auto out = header_and_question(query, parsed, flags, parsed.edns.present);
   set_id(out, parsed.id);
-  if (parsed.edns.present) append_opt(out, parsed.edns, ede);
+  if (parsed.edns.present) append_own_opt(out, parsed.edns.do_bit, reply.rcode, reply.ede);
   return out;
 }
 
 std::vector<uint8_t> make_truncated(Bytes answer, const ParsedQuery& parsed) {
   auto out = header_and_question(answer, parsed, flags_of(answer) | flag::tc, parsed.edns.present);
-  if (parsed.edns.present) append_opt(out, parsed.edns, std::nullopt);
+  if (parsed.edns.present) append_own_opt(out, parsed.edns.do_bit);
   return out;
 }
 
@@ -67,8 +46,10 @@ std::vector<uint8_t> make_query(const std::string& name_wire, uint16_t type) {
   write_u16(out.data() + 2, flag::rd);
   write_u16(out.data() + 4, 1);
   std::copy(name_wire.begin(), name_wire.end(), out.begin() + header_size);
-  append_u16(out, type);
-  append_u16(out, class_in);
+  out.push_back(static_cast<uint8_t>(type >> 8));
+  out.push_back(static_cast<uint8_t>(type));
+  out.push_back(0);
+  out.push_back(static_cast<uint8_t>(class_in));
   return out;
 }
 

@@ -1,8 +1,9 @@
 // Answers diresolver makes itself, and checks on answers it receives.
 //
 // make_reply() builds an answer with no records (FORMERR, REFUSED, NOTIMP,
-// SERVFAIL...) from the client's header and question, echoing EDNS when the
-// client used it and carrying an Extended DNS Error (RFC 8914) when given.
+// SERVFAIL, BADVERS) from the client's header and question, with
+// diresolver's own OPT when the client used EDNS, carrying an Extended DNS
+// Error (RFC 8914) when given.
 // check_upstream_answer() decides whether an upstream's packet answers the
 // query we sent (ID, QR, opcode, question) and is well formed (dns/records.hpp:
 // every record bounded, names and pointers valid, RDATA shaped by its type).
@@ -16,8 +17,13 @@
 
 namespace diresolver::dns {
 
-std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Rcode rcode,
-                                std::optional<Ede> ede = std::nullopt);
+struct Reply {
+  Rcode rcode;
+  std::optional<Ede> ede = std::nullopt;
+  // RA as Unbound sets it: not on FORMERR, NOTIMP, a refused client or a refused zone transfer.
+  bool recursion_available = true;
+};
+std::vector<uint8_t> make_reply(Bytes query, const ParsedQuery& parsed, Reply reply);
 
 // A UDP client that cannot take `answer` whole gets the header and question
 // with TC=1, so it retries over TCP (RFC 1035 §4.2.1, RFC 7766).

@@ -23,18 +23,22 @@ constexpr uint16_t aa = 0x0400;
 constexpr uint16_t tc = 0x0200;
 constexpr uint16_t rd = 0x0100;
 constexpr uint16_t ra = 0x0080;
+constexpr uint16_t ad = 0x0020;
 constexpr uint16_t cd = 0x0010;
 constexpr uint16_t rcode_mask = 0x000f;
 }  // namespace flag
 
-enum class Rcode : uint8_t {
+// RCODEs diresolver reads or sends. BADVERS needs more than the header's four
+// bits: its upper bits go in the OPT record (RFC 6891 §6.1.3).
+enum class Rcode : uint16_t {
   noerror = 0,
   formerr = 1,
   servfail = 2,
   nxdomain = 3,
   notimp = 4,
   refused = 5,
-  yxdomain = 6
+  yxdomain = 6,
+  badvers = 16,
 };
 
 // Extended DNS Error info codes (RFC 8914) that diresolver sends.

@@ -39,14 +39,23 @@ void Transaction::start(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr
   phase_ = Phase::waiting;
   in_flight_ = 0;
   last_error_ = UpstreamError::timeout;
-  attempts_.reserve(2 * order_.size());  // each server over UDP, and maybe TCP after TC=1
+  tries_used_.fill(0);
+  retry_queue_.clear();
+  retried_ = 0;
+  // Each server over UDP, and maybe TCP after TC=1, each try.
+  attempts_.reserve(2 * order_.size() * context_.settings.tries);
+  retry_queue_.reserve(order_.size() * context_.settings.tries);
   context_.clock.deadlines().start(deadline_timer_, context_.settings.deadline_ms, on_deadline, this);
   if (!launch_next(Role::first, now)) end(ForwardStatus::failed, now);
 }
 
-uint32_t Transaction::attempt_timeout_ms(const Upstream& server, Instant now) const {
+// 4 x SRTT + 20 ms, doubled for each earlier try of this server in this query.
+uint32_t Transaction::attempt_timeout_ms(size_t server_index, Instant now) const {
   const auto& s = context_.settings;
-  return clamp_ms(4 * server.srtt_us(now.ms()) / 1000 + 20, s.attempt_timeout_min_ms, s.attempt_timeout_ms);
+  uint64_t base = 4 * set_->server(server_index).srtt_us(now.ms()) / 1000 + 20;
+  unsigned earlier = tries_used_[server_index] > 1 ? tries_used_[server_index] - 1u : 0u;
+  return clamp_ms(std::max<uint64_t>(base, s.attempt_timeout_min_ms) << earlier, s.attempt_timeout_min_ms,
+                  s.attempt_timeout_ms);
 }
 
 uint32_t Transaction::hedge_delay_ms(const Upstream& server, Instant now) const {
@@ -55,19 +64,39 @@ uint32_t Transaction::hedge_delay_ms(const Upstream& server, Instant now) const 
 }
 
 void Transaction::arm_hedge(const Upstream& server, Instant now) {
-  if (next_ >= order_.size()) return;  // nobody left to hedge to
+  if (!anyone_left()) return;
   context_.clock.hedges_after(server).start(hedge_timer_, hedge_delay_ms(server, now), on_hedge, this);
 }
 
-// The next server of the order that takes the query; a server that fails at
-// once is recorded and passed over, and the next one tried in the same role
-// (but after a failure, the first query's role becomes a failover).
+bool Transaction::anyone_left() const { return next_ < order_.size() || retried_ < retry_queue_.size(); }
+
+// The order's next server; once every server has been asked, those whose
+// attempt timed out, again (a datagram may have been lost), in turn.
+std::optional<Transaction::Next> Transaction::next_server() {
+  if (next_ < order_.size()) return Next{order_[next_++], false};
+  if (retried_ < retry_queue_.size()) return Next{retry_queue_[retried_++], true};
+  return std::nullopt;
+}
+
+// A lost datagram is sent again, to a server still believed up, until it has
+// been asked `tries` times (each wait twice the last: attempt_timeout_ms).
+void Transaction::queue_retry(size_t server) {
+  if (tries_used_[server] < context_.settings.tries && set_->server(server).is_up())
+    retry_queue_.push_back(static_cast<uint8_t>(server));
+}
+
+// The next server that takes the query; a server that fails at once is
+// recorded and passed over, and the next one tried in the same role (but
+// after a failure, the first query's role becomes a failover).
 bool Transaction::launch_next(Role role, Instant now) {
-  while (next_ < order_.size()) {
-    size_t server = order_[next_++];
-    if (role == Role::hedge) context_.counters.servers[set_->server(server).id()].hedges_sent.inc();
-    if (launch(server, set_->tcp_only() ? Transport::tcp : Transport::udp, role, now)) {
-      arm_hedge(set_->server(server), now);
+  while (auto next = next_server()) {
+    auto& counters = context_.counters.servers[set_->server(next->server).id()];
+    Role this_role = next->again ? Role::retry : role;
+    if (this_role == Role::hedge) counters.hedges_sent.inc();
+    if (this_role == Role::retry) counters.retries.inc();
+    ++tries_used_[next->server];
+    if (launch(next->server, set_->tcp_only() ? Transport::tcp : Transport::udp, this_role, now)) {
+      arm_hedge(set_->server(next->server), now);
       return true;
     }
     if (role == Role::first) role = Role::failover;
@@ -81,7 +110,7 @@ bool Transaction::launch(size_t server_index, Transport transport, Role role, In
   size_t index = attempts_.size();
   attempts_.push_back({server_index, transport, role, now.ns});
   (transport == Transport::udp ? counters.queries_udp : counters.queries_tcp).inc();
-  ExchangeRequest request{&server, packet_, &query_, attempt_timeout_ms(server, now)};
+  ExchangeRequest request{&server, packet_, &query_, attempt_timeout_ms(server_index, now)};
   auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
   if (unused_exchange(transport).start(request, done)) {
     ++in_flight_;
@@ -112,11 +141,14 @@ void Transaction::on_result(size_t index, ExchangeResult&& result) {
   --in_flight_;
   if (!result.ok()) {
     record_failure(attempt, result.error(), now);
+    if (result.error() == UpstreamError::timeout && phase_ == Phase::waiting) queue_retry(attempt.server);
     move_on(now);
   } else if (attempt.transport == Transport::udp && dns::is_truncated(result.answer())) {
     retry_over_tcp(attempt, now);
   } else if (auto failure = failure_in_answer(dns::rcode_of(result.answer()))) {
-    record_failure(attempt, *failure, now);
+    // The server answered: about this query, not about itself. A client must
+    // not be able to mark healthy servers down with queries they refuse.
+    count_failure(attempt, *failure);
     fallback_answer_.assign(result.answer().begin(), result.answer().end());
     move_on(now);
   } else {
@@ -162,11 +194,15 @@ void Transaction::client_answered() {
   hedge_timer_.stop();
 }
 
-void Transaction::record_failure(const Attempt& attempt, UpstreamError error, Instant now) {
-  Upstream& server = set_->server(attempt.server);
-  context_.counters.servers[server.id()].failures[index_of(error)].inc();
-  server.report_failure(ResultSource::traffic, error, now.ms());
+void Transaction::count_failure(const Attempt& attempt, UpstreamError error) {
+  context_.counters.servers[set_->server(attempt.server).id()].failures[index_of(error)].inc();
   last_error_ = error;
+}
+
+// Silence, a network error or garbage: the server's health hears of it.
+void Transaction::record_failure(const Attempt& attempt, UpstreamError error, Instant now) {
+  count_failure(attempt, error);
+  set_->server(attempt.server).report_failure(ResultSource::traffic, error, now.ms());
 }
 
 // After a failure: ask the next server now; with nobody left and nothing in flight, the end.

@@ -3,18 +3,18 @@
 // The query goes to the first server of the set's order. If no answer came
 // within that server's hedge delay, it also goes to the next (a hedge); a
 // failure (timeout, network error, an error RCODE, a malformed answer) moves
-// on to the next server at once. A truncated UDP answer is asked again of the
-// same server over TCP. The first valid answer goes to the listener at once;
-// attempts still in flight run on until they answer or time out, so every
-// server's health and RTT learn from live traffic (their answers count as
-// late). The transaction ends when nothing is in flight, or at the client
-// deadline, which abandons whatever still runs; the listener then gets the
-// outcome: answered, or failed with the last error and the last answer that
-// carried an error RCODE, if one came (the listener chooses between relaying
-// it, a stale answer, and SERVFAIL with an Extended DNS Error). When the
-// listener answers the client itself meanwhile (a stale answer), it says so
-// with client_answered(): no more hedges or failovers, and the attempts in
-// flight only refresh the cache.
+// on to the next server at once. Once every server has been asked, a server
+// whose attempt timed out is asked again (a lost datagram), while it is up and
+// has been asked fewer than `tries` times, each wait twice the last. A
+// truncated UDP answer is asked again of the same server over TCP. Silence,
+// network errors and garbage count against a server's health; an error RCODE
+// does not (it is about the query, and a client chooses the query). The first valid answer goes to the listener at
+// once; attempts still in flight run on until they answer or time out, so every server's health and RTT learn from live
+// traffic (their answers count as late). The transaction ends when nothing is in flight, or at the client deadline,
+// which abandons whatever still runs; the listener then gets the outcome: answered, or failed with the last error and
+// the last answer that carried an error RCODE, if one came (the listener chooses between relaying it, a stale answer,
+// and SERVFAIL with an Extended DNS Error). When the listener answers the client itself meanwhile (a stale answer), it
+// says so with client_answered(): no more hedges or failovers, and the attempts in flight only refresh the cache.
 //
 // Two seams keep it testable without sockets or a wall clock: attempts come
 // from an ExchangeFactory, time from a ForwardClock.
@@ -23,6 +23,7 @@
 #include <array>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -102,6 +103,7 @@ class Transaction {
     first,     // the first server of the order
     failover,  // the next server, after a failure
     hedge,     // the next server, after a hedge delay without an answer
+    retry,     // a server asked again after its attempt timed out
   };
   struct Attempt {
     size_t server;
@@ -115,6 +117,13 @@ class Transaction {
     size_t used = 0;
   };
 
+  struct Next {
+    size_t server;
+    bool again;  // from the retry queue
+  };
+  bool anyone_left() const;
+  std::optional<Next> next_server();
+  void queue_retry(size_t server);
   bool launch_next(Role role, Instant now);
   bool launch(size_t server, Transport transport, Role role, Instant now);
   Exchange& unused_exchange(Transport transport);
@@ -122,6 +131,7 @@ class Transaction {
   void on_result(size_t attempt, ExchangeResult&& result);
   void retry_over_tcp(const Attempt& attempt, Instant now);
   void take_answer(const Attempt& attempt, std::span<uint8_t> answer, Instant now);
+  void count_failure(const Attempt& attempt, UpstreamError error);
   void record_failure(const Attempt& attempt, UpstreamError error, Instant now);
   void move_on(Instant now);
   void end_if_quiet(Instant now);
@@ -129,7 +139,7 @@ class Transaction {
   void arm_hedge(const Upstream& server, Instant now);
   static void on_hedge(void* self);
   static void on_deadline(void* self);
-  uint32_t attempt_timeout_ms(const Upstream& server, Instant now) const;
+  uint32_t attempt_timeout_ms(size_t server_index, Instant now) const;
   uint32_t hedge_delay_ms(const Upstream& server, Instant now) const;
 
   ForwardContext& context_;
@@ -139,7 +149,10 @@ class Transaction {
   dns::ParsedQuery query_;
   SetPtr set_;
   ServerOrder order_;
-  size_t next_ = 0;  // the next server of order_ to try
+  size_t next_ = 0;                                          // the next server of order_ to try
+  std::array<uint8_t, ServerOrder::capacity> tries_used_{};  // by server index
+  std::vector<uint8_t> retry_queue_;                         // servers to ask again, in turn
+  size_t retried_ = 0;                                       // how many of them were
   ForwardListener* listener_ = nullptr;
   uint32_t tag_ = 0;
   std::vector<Attempt> attempts_;

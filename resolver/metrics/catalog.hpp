@@ -39,6 +39,8 @@ enum class Source { traffic, probes };
     "Client packets dropped or answered FORMERR")                                                                      \
   F(notimp_responses, "diresolver_notimp_responses_total", Counter, client,                                            \
     "Queries with an opcode other than QUERY, answered NOTIMP")                                                        \
+  F(badvers_responses, "diresolver_badvers_responses_total", Counter, client,                                          \
+    "Queries with an EDNS version above 0, answered BADVERS")                                                          \
   F(not_ready_responses, "diresolver_not_ready_responses_total", Counter, client,                                      \
     "DI queries answered SERVFAIL (EDE 14) before validation")                                                         \
   F(relayed_responses, "diresolver_relayed_responses_total", Counter, client,                                          \
@@ -74,6 +76,8 @@ enum class Source { traffic, probes };
   F(upstream_failover_answers, "diresolver_upstream_failover_answers_total", Counter, upstream,                        \
     "Answers delivered by this server after an earlier one failed")                                                    \
   F(upstream_hedges, "diresolver_upstream_hedges_total", Counter, upstream, "Hedged queries sent to the server")       \
+  F(upstream_retries, "diresolver_upstream_retries_total", Counter, upstream,                                          \
+    "Queries sent to the server again after its attempt timed out (a lost datagram)")                                  \
   F(upstream_hedges_won, "diresolver_upstream_hedges_won_total", Counter, upstream, "Hedged queries whose answer won") \
   F(upstream_late_answers, "diresolver_upstream_late_answers_total", Counter, upstream,                                \
     "Answers that arrived after another server's")                                                                     \
@@ -130,29 +134,34 @@ constexpr const FamilyDef& def(Family family) { return family_defs[static_cast<s
 // Per-worker event counters, each exported into one family with at most one
 // label of its own: X(field, family, label, value). A worker is the only
 // writer of its counters; scrapes sum every worker's.
-#define DIRESOLVER_WORKER_COUNTERS(X)                       \
-  X(queries_udp, queries, "transport", "udp")               \
-  X(queries_tcp, queries, "transport", "tcp")               \
-  X(malformed, malformed_queries, "", "")                   \
-  X(notimp, notimp_responses, "", "")                       \
-  X(acl_refused, refusals, "reason", "acl")                 \
-  X(no_route_refused, refusals, "reason", "no_route")       \
-  X(not_ready, not_ready_responses, "", "")                 \
-  X(answered, relayed_responses, "", "")                    \
-  X(servfail, forward_failures, "", "")                     \
-  X(truncated_to_client, truncated_responses, "", "")       \
-  X(send_failures, send_failures, "", "")                   \
-  X(udp_batched_answers, udp_batched_responses, "", "")     \
-  X(tcp_connections, tcp_connections_accepted, "", "")      \
-  X(tcp_closed, tcp_connections_closed, "", "")             \
-  X(tcp_rejected, tcp_connections_rejected, "", "")         \
-  X(tcp_paused, tcp_reads_paused, "", "")                   \
-  X(tcp_retries, upstream_truncated_retries, "", "")        \
-  X(upstream_mismatched, upstream_ignored_packets, "", "")  \
-  X(upstream_send_failures, upstream_send_failures, "", "") \
-  X(cache_hits, cache_hits, "", "")                         \
-  X(cache_misses, cache_misses, "", "")                     \
-  X(cache_stale_served, cache_stale_served, "", "")         \
+#define DIRESOLVER_WORKER_COUNTERS(X)                         \
+  X(queries_udp, queries, "transport", "udp")                 \
+  X(queries_tcp, queries, "transport", "tcp")                 \
+  X(malformed, malformed_queries, "", "")                     \
+  X(notimp, notimp_responses, "", "")                         \
+  X(acl_refused, refusals, "reason", "acl")                   \
+  X(no_route_refused, refusals, "reason", "no_route")         \
+  X(notify_refused, refusals, "reason", "notify")             \
+  X(class_refused, refusals, "reason", "class")               \
+  X(transfer_refused, refusals, "reason", "zone_transfer")    \
+  X(no_recursion_refused, refusals, "reason", "no_recursion") \
+  X(badvers, badvers_responses, "", "")                       \
+  X(not_ready, not_ready_responses, "", "")                   \
+  X(answered, relayed_responses, "", "")                      \
+  X(servfail, forward_failures, "", "")                       \
+  X(truncated_to_client, truncated_responses, "", "")         \
+  X(send_failures, send_failures, "", "")                     \
+  X(udp_batched_answers, udp_batched_responses, "", "")       \
+  X(tcp_connections, tcp_connections_accepted, "", "")        \
+  X(tcp_closed, tcp_connections_closed, "", "")               \
+  X(tcp_rejected, tcp_connections_rejected, "", "")           \
+  X(tcp_paused, tcp_reads_paused, "", "")                     \
+  X(tcp_retries, upstream_truncated_retries, "", "")          \
+  X(upstream_mismatched, upstream_ignored_packets, "", "")    \
+  X(upstream_send_failures, upstream_send_failures, "", "")   \
+  X(cache_hits, cache_hits, "", "")                           \
+  X(cache_misses, cache_misses, "", "")                       \
+  X(cache_stale_served, cache_stale_served, "", "")           \
   X(cache_prefetches, cache_prefetches, "", "")
 
 // What a loop counted of one upstream server: X(field, family, source, label,
@@ -166,6 +175,7 @@ constexpr const FamilyDef& def(Family family) { return family_defs[static_cast<s
   X(failover_answers, upstream_failover_answers, traffic, "", "") \
   X(hedges_sent, upstream_hedges, traffic, "", "")                \
   X(hedges_won, upstream_hedges_won, traffic, "", "")             \
+  X(retries, upstream_retries, traffic, "", "")                   \
   X(late_answers, upstream_late_answers, traffic, "", "")         \
   X(tcp_connects, upstream_tcp_connections, traffic, "", "")      \
   X(probes_ok, upstream_probes, probes, "result", "ok")

@@ -1,5 +1,6 @@
 #include "server/miss_path.hpp"
 
+#include "dns/edns.hpp"
 #include "dns/response.hpp"
 
 namespace diresolver {
@@ -15,7 +16,7 @@ struct MissPath::Miss {
   Client client;
   dns::ParsedQuery query;
   uint64_t generation = 0;
-  std::vector<uint8_t> packet;  // the query, for the stale timer
+  std::vector<uint8_t> packet;  // the client's query: its question's case, its header for our replies
   uv::ListTimer stale_timer;
 };
 
@@ -27,12 +28,13 @@ MissPath::MissPath(Forwarder& forwarder, PacketCache* cache, Responder& responde
       counters_(counters),
       time_(time),
       stale_timers_(time) {
-  stale_.reserve(65536 + 64);
+  answer_.reserve(65536 + 64);  // an answer and diresolver's OPT
+  upstream_query_.reserve(512);
 }
 
 MissPath::~MissPath() { close(); }
 
-MissPath::Miss& MissPath::open_slot(const dns::ParsedQuery& query, uint64_t generation) {
+MissPath::Miss& MissPath::open_slot(dns::Bytes packet, const dns::ParsedQuery& query, uint64_t generation) {
   if (free_.empty()) {
     free_.push_back(static_cast<uint32_t>(slots_.size()));
     slots_.push_back(std::make_unique<Miss>());
@@ -46,28 +48,28 @@ MissPath::Miss& MissPath::open_slot(const dns::ParsedQuery& query, uint64_t gene
   miss.transaction = nullptr;
   miss.query = query;
   miss.generation = generation;
+  miss.packet.assign(packet.begin(), packet.end());
   return miss;
 }
 
 void MissPath::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, uint64_t generation,
                        const Client& client, bool stale_on_hand, Instant now) {
-  auto& miss = open_slot(query, generation);
+  auto& miss = open_slot(packet, query, generation);
   miss.state = Miss::State::client_waiting;
   miss.client = client;
   auto stale_after_ms = cache_ ? cache_->settings().stale_after_ms : 0;
-  if (stale_on_hand && stale_after_ms > 0) {
-    miss.packet.assign(packet.begin(), packet.end());
-    stale_timers_.start(miss.stale_timer, stale_after_ms, on_stale_due, &miss);
-  }
-  auto& transaction = forwarder_.forward(packet, query, std::move(set), *this, miss.tag, now);
+  if (stale_on_hand && stale_after_ms > 0) stale_timers_.start(miss.stale_timer, stale_after_ms, on_stale_due, &miss);
+  dns::write_upstream_query(packet, query, upstream_query_);
+  auto& transaction = forwarder_.forward(upstream_query_, query, std::move(set), *this, miss.tag, now);
   if (miss.open) miss.transaction = &transaction;  // it may have ended at once, every server unreachable
 }
 
 void MissPath::refresh(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, uint64_t generation, Instant now) {
   counters_.cache_prefetches.inc();
-  auto& miss = open_slot(query, generation);
+  auto& miss = open_slot(packet, query, generation);
   miss.state = Miss::State::refresh;
-  forwarder_.forward(packet, query, std::move(set), *this, miss.tag, now);
+  dns::write_upstream_query(packet, query, upstream_query_);
+  forwarder_.forward(upstream_query_, query, std::move(set), *this, miss.tag, now);
 }
 
 void MissPath::on_answer(uint32_t tag, std::span<uint8_t> answer, Instant now) {
@@ -96,36 +98,37 @@ void MissPath::on_done(uint32_t tag, ForwardOutcome&& outcome) {
 void MissPath::on_stale_due(void* pointer) {
   auto& miss = *static_cast<Miss*>(pointer);
   if (miss.state != Miss::State::client_waiting) return;
-  if (miss.owner->serve_stale(miss, miss.packet, miss.owner->time_.now()) && miss.transaction)
-    miss.transaction->client_answered();
+  if (miss.owner->serve_stale(miss, miss.owner->time_.now()) && miss.transaction) miss.transaction->client_answered();
 }
 
 void MissPath::answer_failure(Miss& miss, const ForwardOutcome& outcome) {
   // RFC 8767: when the upstreams cannot answer, an expired answer beats none.
-  if (serve_stale(miss, outcome.query_packet, outcome.now)) return;
+  if (serve_stale(miss, outcome.now)) return;
   if (!outcome.fallback.empty()) return relay(miss, outcome.fallback);  // what the servers said
   counters_.servfail.inc();
   // RFC 8914: 22 when nobody answered in time, 23 when the network said no.
   auto ede = outcome.last_error == UpstreamError::network ? dns::Ede::network_error : dns::Ede::no_reachable_authority;
-  responder_.send(miss.client, miss.query,
-                  dns::make_reply(outcome.query_packet, miss.query, dns::Rcode::servfail, ede));
+  responder_.send(miss.client, miss.query, dns::make_reply(miss.packet, miss.query, {dns::Rcode::servfail, ede}));
   answered(miss);
 }
 
-bool MissPath::serve_stale(Miss& miss, dns::Bytes packet, Instant now) {
+bool MissPath::serve_stale(Miss& miss, Instant now) {
   if (!cache_) return false;
-  auto found = cache_->lookup(make_cache_key(miss.query), packet, miss.query, now.ms(), true, stale_);
+  auto found = cache_->lookup(make_cache_key(miss.query), miss.packet, miss.query, now.ms(), true, answer_);
   if (found.status != CacheStatus::stale && found.status != CacheStatus::hit) return false;
-  (found.status == CacheStatus::stale ? counters_.cache_stale_served : counters_.cache_hits).inc();
-  responder_.send(miss.client, miss.query, stale_);
+  bool stale = found.status == CacheStatus::stale;
+  (stale ? counters_.cache_stale_served : counters_.cache_hits).inc();
+  dns::finish_answer(answer_, miss.packet, miss.query, stale ? std::optional(dns::Ede::stale_answer) : std::nullopt);
+  responder_.send(miss.client, miss.query, answer_);
   answered(miss);
   return true;
 }
 
-void MissPath::relay(Miss& miss, std::span<uint8_t> answer) {
+void MissPath::relay(Miss& miss, dns::Bytes answer) {
   counters_.answered.inc();
-  dns::set_id(answer, miss.query.id);
-  responder_.send(miss.client, miss.query, answer);
+  answer_.assign(answer.begin(), answer.end());
+  dns::finish_answer(answer_, miss.packet, miss.query);
+  responder_.send(miss.client, miss.query, answer_);
   answered(miss);
 }
 

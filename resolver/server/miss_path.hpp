@@ -49,13 +49,13 @@ class MissPath final : private ForwardListener {
 
  private:
   struct Miss;
-  Miss& open_slot(const dns::ParsedQuery& query, uint64_t generation);
+  Miss& open_slot(dns::Bytes packet, const dns::ParsedQuery& query, uint64_t generation);
   void on_answer(uint32_t tag, std::span<uint8_t> answer, Instant now) override;
   void on_done(uint32_t tag, ForwardOutcome&& outcome) override;
   static void on_stale_due(void* miss);
   void answer_failure(Miss& miss, const ForwardOutcome& outcome);
-  bool serve_stale(Miss& miss, dns::Bytes packet, Instant now);
-  void relay(Miss& miss, std::span<uint8_t> answer);
+  bool serve_stale(Miss& miss, Instant now);
+  void relay(Miss& miss, dns::Bytes answer);
   void answered(Miss& miss);
   void store(const Miss& miss, dns::Bytes answer, Instant now);
 
@@ -67,7 +67,8 @@ class MissPath final : private ForwardListener {
   uv::TimerList stale_timers_;
   std::vector<std::unique_ptr<Miss>> slots_;  // by tag; stable addresses, for their timers
   std::vector<uint32_t> free_;
-  std::vector<uint8_t> stale_;  // a stale answer is copied here: reused, never reallocated
+  std::vector<uint8_t> answer_;          // what a client gets is written here: reused, never reallocated
+  std::vector<uint8_t> upstream_query_;  // what the upstreams get, likewise
 };
 
 }  // namespace diresolver

@@ -1,5 +1,6 @@
 #include "server/query_handler.hpp"
 
+#include "dns/edns.hpp"
 #include "dns/response.hpp"
 
 namespace diresolver {
@@ -21,9 +22,9 @@ bool QueryHandler::handle(dns::Bytes packet, Client client) {
   if (time_responses_) client.received_ns = now.ns;
   (client.tcp ? counters_.queries_tcp : counters_.queries_udp).inc();
   auto check = dns::check_query(packet);
-  if (rejected_as_malformed(packet, check, client)) return check.verdict != dns::QueryVerdict::drop;
+  if (answered_at_once(packet, check, client)) return check.verdict != dns::QueryVerdict::drop;
   const auto& query = check.query;
-  if (refused_by_acl(packet, query, client)) return true;
+  if (refused_by_acl(packet, query, client) || refused_by_policy(packet, query, client)) return true;
   const Route* route = route_or_refuse(packet, query, client);
   if (!route || held_by_gate(packet, query, *route, client)) return true;
   auto cached = answer_from_cache(packet, query, *route, client, now);
@@ -32,18 +33,21 @@ bool QueryHandler::handle(dns::Bytes packet, Client client) {
   return true;
 }
 
-bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check, const Client& client) {
+// What check_query says cannot go on: dropped, or answered as Unbound does.
+bool QueryHandler::answered_at_once(dns::Bytes packet, const dns::QueryCheck& check, const Client& client) {
+  using dns::QueryVerdict, dns::Rcode;
+  auto reply = [&](Counter& counter, dns::Reply how) {
+    counter.inc();
+    send(client, check.query, dns::make_reply(packet, check.query, how));
+    return true;
+  };
   switch (check.verdict) {
-    case dns::QueryVerdict::ok: return false;
-    case dns::QueryVerdict::drop: counters_.malformed.inc(); return true;
-    case dns::QueryVerdict::formerr:
-      counters_.malformed.inc();
-      send(client, check.query, dns::make_reply(packet, check.query, dns::Rcode::formerr));
-      return true;
-    case dns::QueryVerdict::notimp:
-      counters_.notimp.inc();
-      send(client, check.query, dns::make_reply(packet, check.query, dns::Rcode::notimp));
-      return true;
+    case QueryVerdict::ok: return false;
+    case QueryVerdict::drop: counters_.malformed.inc(); return true;
+    case QueryVerdict::formerr: return reply(counters_.malformed, {Rcode::formerr, {}, false});
+    case QueryVerdict::notimp: return reply(counters_.notimp, {Rcode::notimp, {}, false});
+    case QueryVerdict::notify: return reply(counters_.notify_refused, {Rcode::refused});
+    case QueryVerdict::badvers: return reply(counters_.badvers, {Rcode::badvers});
   }
   return true;
 }
@@ -51,8 +55,25 @@ bool QueryHandler::rejected_as_malformed(dns::Bytes packet, const dns::QueryChec
 bool QueryHandler::refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {
   if (runtime_->acl.allows(client.address.get())) return false;
   counters_.acl_refused.inc();
-  send(client, query, dns::make_reply(packet, query, dns::Rcode::refused, dns::Ede::prohibited));
+  send(client, query, dns::make_reply(packet, query, {dns::Rcode::refused, dns::Ede::prohibited, false}));
   return true;
+}
+
+// What a forwarder does not forward, refused at once as Unbound refuses it:
+// classes other than IN (CHAOS identity names included: diresolver tells no
+// one its version or host name), zone transfers, and RD=0 (answering those
+// from the cache would let any client see what others asked: cache snooping).
+bool QueryHandler::refused_by_policy(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {
+  constexpr uint16_t ixfr = 251, axfr = 252;
+  auto refuse = [&](Counter& counter, bool recursion_available) {
+    counter.inc();
+    send(client, query, dns::make_reply(packet, query, {dns::Rcode::refused, {}, recursion_available}));
+    return true;
+  };
+  if (query.qclass != dns::class_in) return refuse(counters_.class_refused, true);
+  if (query.qtype == axfr || query.qtype == ixfr) return refuse(counters_.transfer_refused, false);
+  if (!(query.flags & dns::flag::rd)) return refuse(counters_.no_recursion_refused, true);
+  return false;
 }
 
 const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client) {
@@ -63,7 +84,7 @@ const Route* QueryHandler::route_or_refuse(dns::Bytes packet, const dns::ParsedQ
   }
   // Not an open resolver: without a default set, only the configured zones are served.
   counters_.no_route_refused.inc();
-  send(client, query, dns::make_reply(packet, query, dns::Rcode::refused));
+  send(client, query, dns::make_reply(packet, query, {dns::Rcode::refused}));
   return nullptr;
 }
 
@@ -73,7 +94,7 @@ bool QueryHandler::held_by_gate(dns::Bytes packet, const dns::ParsedQuery& query
                                 const Client& client) {
   if (route.kind != RouteKind::di || di_open_.load(std::memory_order_relaxed)) return false;
   counters_.not_ready.inc();
-  send(client, query, dns::make_reply(packet, query, dns::Rcode::servfail, dns::Ede::not_ready));
+  send(client, query, dns::make_reply(packet, query, {dns::Rcode::servfail, dns::Ede::not_ready}));
   return true;
 }
 
@@ -89,10 +110,12 @@ CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::Parsed
     case CacheStatus::hit:
       counters_.cache_hits.inc();
       if (found.prefetch) misses_.refresh(packet, query, set_of(route), runtime_->generation, now);
+      dns::finish_answer(cached_, packet, query);
       send(client, query, cached_);
       break;
     case CacheStatus::stale:
       counters_.cache_stale_served.inc();
+      dns::finish_answer(cached_, packet, query, dns::Ede::stale_answer);
       send(client, query, cached_);
       misses_.refresh(packet, query, set_of(route), runtime_->generation, now);
       break;

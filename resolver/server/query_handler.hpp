@@ -1,6 +1,7 @@
 // One client query's path through a worker, as a few named steps:
-//   check the packet → ACL → route → readiness gate → cache → the miss path
-//   (server/miss_path.hpp: forward, then relay, serve stale or SERVFAIL).
+//   check the packet → ACL → what is never forwarded → route → readiness gate
+//   → cache → the miss path (server/miss_path.hpp: forward, then relay, serve
+//   stale or SERVFAIL).
 // Each step either answers the client itself or hands on; nothing here blocks.
 #pragma once
 
@@ -29,8 +30,9 @@ class QueryHandler {
   void use(RuntimePtr runtime) { runtime_ = std::move(runtime); }
 
  private:
-  bool rejected_as_malformed(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
+  bool answered_at_once(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
   bool refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
+  bool refused_by_policy(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   const Route* route_or_refuse(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   bool held_by_gate(dns::Bytes packet, const dns::ParsedQuery& query, const Route& route, const Client& client);
   CacheStatus answer_from_cache(dns::Bytes packet, const dns::ParsedQuery& query, const Route& route,

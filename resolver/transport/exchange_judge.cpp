@@ -1,5 +1,6 @@
 #include "transport/exchange_judge.hpp"
 
+#include "dns/edns.hpp"
 #include "dns/response.hpp"
 
 namespace diresolver {
@@ -11,7 +12,10 @@ std::optional<ExchangeResult> judge_answer(std::span<uint8_t> answer, uint16_t s
     case dns::AnswerCheck::malformed: return ExchangeResult::failed(UpstreamError::malformed);
     case dns::AnswerCheck::ok: break;
   }
-  return ExchangeResult::answered(answer);
+  // EDNS is hop by hop: the upstream's OPT stops here, before the cache or a client.
+  auto size = dns::without_opt(answer, query.question_end);
+  if (!size) return ExchangeResult::failed(UpstreamError::servfail);  // an extended RCODE we never asked for
+  return ExchangeResult::answered(answer.first(*size));
 }
 
 ExchangeResult timed_out(bool saw_mismatch) {

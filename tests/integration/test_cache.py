@@ -196,11 +196,15 @@ class KeyTest(CacheCase):
             self.assertEqual(-1, again.edns, "cached answer to a no-EDNS client has an OPT")
             count = self.assert_hit(name, count, what="identical second query")
 
+            # EDNS is hop by hop: an EDNS client shares the entry and gets diresolver's own OPT.
+            edns = ask(name, edns=True)
+            self.assertEqual(first.answer, edns.answer)
+            self.assertEqual(0, edns.edns, f"EDNS client without an OPT:\n{edns}")
+            count = self.assert_hit(name, count, what="an EDNS client's query")
+
             variants = [("AAAA", dict(rdtype="AAAA")),
-                        ("EDNS", dict(edns=True)),
                         ("EDNS+DO", dict(do=True)),
-                        ("EDNS+CD", dict(edns=True, cd=True)),
-                        ("RD=0", dict(rd=False))]
+                        ("EDNS+CD", dict(edns=True, cd=True))]
             for label, kwargs in variants:
                 with self.subTest(variant=label):
                     response = ask(name, **kwargs)
@@ -211,8 +215,16 @@ class KeyTest(CacheCase):
                     count = self.assert_hit(name, count, what=f"second {label} query")
                     if kwargs.get("edns") or kwargs.get("do"):
                         self.assertGreaterEqual(repeat.edns, 0, f"{label}: no OPT:\n{repeat}")
-                    if kwargs.get("rd") is False:
-                        self.assertFalse(repeat.flags & dns.flags.RD, repeat)
+                    if kwargs.get("cd"):
+                        self.assertTrue(repeat.flags & dns.flags.CD, repeat)
+
+            # RD=0 is never forwarded nor answered from the cache (that would tell any
+            # client what others asked): REFUSED, as Unbound's `access-control: allow`.
+            norec = ask(name, rd=False)
+            self.assertEqual(dns.rcode.REFUSED, norec.rcode(), norec)
+            self.assertFalse(norec.flags & dns.flags.RD, norec)
+            self.assertTrue(norec.flags & dns.flags.RA, norec)
+            self.assert_hit(name, count, what="an RD=0 query")
             aaaa = ask(name, rdtype="AAAA")
             self.assertEqual([AAAA_IP], [rd.address for rrset in aaaa.answer for rd in rrset])
             # The original entry is still there after all the variants.
@@ -598,7 +610,7 @@ class TruncationTest(CacheCase):
             big_edns = ask(name, edns=True, payload=1232)
             self.assertFalse(big_edns.flags & dns.flags.TC, big_edns)
             self.assertEqual(40, len(harness.answer_ips(big_edns)))
-            count = self.assert_miss(name, count, what="first EDNS query")
+            count = self.assert_hit(name, count, what="an EDNS query (one entry, any client)")
             small_edns = ask(name, edns=True, payload=512)
             self.assertTrue(small_edns.flags & dns.flags.TC, small_edns)
             self.assertFalse(small_edns.answer)
@@ -614,7 +626,7 @@ class FlushTest(CacheCase):
         child = f"x.www.flush.{DI_ZONE}"
         sub, below_sub = f"sub.{DI_ZONE}", f"a.sub.{DI_ZONE}"
         other = f"other.{DI_ZONE}"
-        www_variants = [dict(), dict(edns=True), dict(do=True)]
+        www_variants = [dict(), dict(do=True), dict(edns=True, cd=True)]  # three entries: DO and CD key them
         everything = [(www, v) for v in www_variants] + [(n, {}) for n in (child, sub,
                                                                            below_sub, other)]
         with running(cache_config()):

@@ -2,7 +2,7 @@
 """Integration tests: hostile or unusual client input.
 
 Owns: malformed UDP/TCP queries (dropped or FORMERR, counted in `malformed`, never a
-crash), QR=1 packets ignored, non-QUERY opcodes answered NOTIMP, and TCP framing:
+crash), QR=1 packets ignored, opcodes other than QUERY answered NOTIMP (NOTIFY: REFUSED, as Unbound), and TCP framing:
 pipelining, split length prefixes, out-of-order answers, clients that vanish
 mid-query, idle timeout, and the limits on what one TCP client can make it hold.
 """
@@ -118,6 +118,13 @@ class OpcodeTest(harness.IntegrationCase):
             head = harness.parse_header(harness.read_frame(sock))
             self.assertEqual((1, dns.rcode.NOTIMP, qid), (head.qr, head.rcode, head.id))
 
+    def assert_refused(self, wire):
+        qid = struct.unpack("!H", wire[:2])[0]
+        reply = harness.udp_exchange(wire, timeout=2)
+        self.assertIsNotNone(reply, "no answer")
+        head = harness.parse_header(reply)
+        self.assertEqual((1, dns.rcode.REFUSED, qid), (head.qr, head.rcode, head.id))
+
     def test_non_query_opcodes_get_notimp(self):
         notify = dns.message.make_query(DI_ZONE, "SOA")
         notify.set_opcode(dns.opcode.NOTIFY)
@@ -126,8 +133,9 @@ class OpcodeTest(harness.IntegrationCase):
         update.add("host", 300, "A", "192.0.2.99")
         iquery = header(0x1111, flags=(dns.opcode.IQUERY << 11)) + question()
         with Daemon():
-            for label, wire in (("notify", notify.to_wire()), ("update", update.to_wire()),
-                                ("iquery", iquery)):
+            # NOTIFY is refused, as Unbound refuses it: a forwarder has no zone to refresh.
+            self.assert_refused(notify.to_wire())
+            for label, wire in (("update", update.to_wire()), ("iquery", iquery)):
                 with self.subTest(label):
                     self.assert_notimp(wire)
         self.assertEqual([], [q for f in self.fakes.values() for q in f.queries])
@@ -306,8 +314,9 @@ class TcpBackpressure(harness.IntegrationCase):
         return answers
 
     def test_at_most_100_queries_in_flight_per_connection(self):
+        # One try per server: this is about backpressure, not about datagrams sent again.
         cfg = harness.health_config(upstream={"attempt_timeout_ms": 3000, "attempt_timeout_min_ms": 3000,
-                                              "deadline_ms": 4000})
+                                              "deadline_ms": 4000, "tries": 1})
         forward = self.fakes[harness.FORWARD]
         forward.mode = "drop"
         count = 3 * self.MAX_IN_FLIGHT

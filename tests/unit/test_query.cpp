@@ -59,7 +59,7 @@ TEST_CASE("malformed queries get the right verdict") {
       {"empty", {}, QueryVerdict::drop},
       {"shorter than a header", {1, 2, 3, 4, 5}, QueryVerdict::drop},
       {"a response (QR=1)", with([](auto& p) { p[2] |= 0x80; }), QueryVerdict::drop},
-      {"NOTIFY opcode", with([](auto& p) { p[2] |= 4 << 3; }), QueryVerdict::notimp},
+      {"NOTIFY opcode", with([](auto& p) { p[2] |= 4 << 3; }), QueryVerdict::notify},
       {"UPDATE opcode", with([](auto& p) { p[2] |= 5 << 3; }), QueryVerdict::notimp},
       {"QDCOUNT 0", with([](auto& p) { p[5] = 0; }), QueryVerdict::formerr},
       {"QDCOUNT 2", with([](auto& p) { p[5] = 2; }), QueryVerdict::formerr},

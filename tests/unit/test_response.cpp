@@ -25,11 +25,13 @@ ldns_pkt* parse(const std::vector<uint8_t>& wire) {
 
 TEST_CASE("an error reply echoes ID, question (in the client's case) and RD") {
   auto query = test::query_wire("MiXeD.Example.", LDNS_RR_TYPE_AAAA, 0x4242);
-  auto reply = make_reply(query, parsed(query), Rcode::refused);
+  auto reply = make_reply(query, parsed(query), {Rcode::refused});
   ldns_pkt* pkt = parse(reply);
   CHECK(ldns_pkt_id(pkt) == 0x4242);
   CHECK(ldns_pkt_qr(pkt));
   CHECK(ldns_pkt_rd(pkt));
+  CHECK(ldns_pkt_ra(pkt));
+  CHECK_FALSE(ldns_pkt_aa(pkt));
   CHECK(ldns_pkt_get_rcode(pkt) == LDNS_RCODE_REFUSED);
   REQUIRE(ldns_pkt_qdcount(pkt) == 1);
   char* owner = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(pkt), 0)));
@@ -42,7 +44,7 @@ TEST_CASE("an error reply echoes ID, question (in the client's case) and RD") {
 
 TEST_CASE("an EDNS client gets OPT back with the Extended DNS Error") {
   auto query = test::query_wire("x.acme.amer.wxc-di.webex.com.", LDNS_RR_TYPE_A, 9, 4096, true);
-  auto reply = make_reply(query, parsed(query), Rcode::servfail, Ede::no_reachable_authority);
+  auto reply = make_reply(query, parsed(query), {Rcode::servfail, Ede::no_reachable_authority});
   ldns_pkt* pkt = parse(reply);
   CHECK(ldns_pkt_get_rcode(pkt) == LDNS_RCODE_SERVFAIL);
   CHECK(ldns_pkt_edns(pkt));
@@ -62,11 +64,30 @@ TEST_CASE("FORMERR for an unreadable question carries the header only") {
   query.resize(14);
   auto check = check_query(query);
   REQUIRE(check.verdict == QueryVerdict::formerr);
-  auto reply = make_reply(query, check.query, Rcode::formerr);
+  auto reply = make_reply(query, check.query, {Rcode::formerr, {}, false});
   CHECK(reply.size() == header_size);
   CHECK(id_of(reply) == 0x1234);
   CHECK(rcode_of(reply) == Rcode::formerr);
   CHECK(qdcount_of(reply) == 0);
+  CHECK((flags_of(reply) & flag::ra) == 0);  // as Unbound: no RA on FORMERR, NOTIMP, a refused client or transfer
+}
+
+TEST_CASE("BADVERS: the header's RCODE bits 0, the OPT's upper bits 1, version 0, CD echoed") {
+  auto query = test::query_wire("x.example.", LDNS_RR_TYPE_A, 5, 1232);
+  query[query.size() - 5] = 1;  // EDNS version 1: the OPT's TTL is ext RCODE, version, flags; then RDLENGTH 0
+  query[3] |= 0x10;              // CD
+  auto check = check_query(query);
+  REQUIRE(check.verdict == QueryVerdict::badvers);
+  auto reply = make_reply(query, check.query, {Rcode::badvers});
+  CHECK(rcode_of(reply) == Rcode::noerror);
+  CHECK((flags_of(reply) & flag::cd) != 0);
+  CHECK((flags_of(reply) & flag::ra) != 0);
+  REQUIRE(arcount_of(reply) == 1);
+  const uint8_t* opt = reply.data() + reply.size() - 11;
+  CHECK(opt[0] == 0);                       // root owner
+  CHECK(read_u16(opt + 1) == type_opt);
+  CHECK(opt[5] == 1);                       // extended RCODE: 16 >> 4
+  CHECK(opt[6] == 0);                       // version 0
 }
 
 TEST_CASE("an answer too big for the client is cut to a TC=1 header and question") {

@@ -44,6 +44,7 @@ struct Row {
   std::vector<std::string> log;
   std::string counts;
   std::set<std::string> unreachable = {};
+  unsigned fall = 3;  // the servers' health: failures in a row that mark one down
 };
 
 const std::string qname = "host.example.";
@@ -96,7 +97,7 @@ struct World {
       : context{settings_for(row.timing), counters, clock, exchanges},
         runtime(std::make_shared<UpstreamSet>(
             ZoneSpec{"example.", RouteKind::forward, "", {{"A", a}, {"B", b}}, "example.", false},
-            Selection::lowest_rtt, HealthSettings{}, registry)) {
+            Selection::lowest_rtt, HealthSettings{row.fall, 2}, registry)) {
     exchanges.unreachable = row.unreachable;
     servers = {&runtime->server(0), &runtime->server(1)};
   }
@@ -108,10 +109,12 @@ struct World {
       for (auto e : all_of<UpstreamError>())
         for (uint64_t i = 0; i < c.failures[index_of(e)].get(); ++i)
           failures += (failures.empty() ? "" : " ") + std::string(name_of(e));
+      auto health = s.snapshot();
       return s.name() + ": " + (failures.empty() ? "-" : failures) + ", srtt " +
-             std::to_string(s.srtt_us(time.now().ms()) / 1000);
+             std::to_string(s.srtt_us(time.now().ms()) / 1000) + ", health " +
+             (health.up ? std::to_string(health.consecutive_failures) : "down");
     };
-    uint64_t udp = 0, tcp = 0, answers = 0, hedges = 0, won = 0, failover = 0, late = 0;
+    uint64_t udp = 0, tcp = 0, answers = 0, hedges = 0, won = 0, failover = 0, late = 0, retries = 0;
     for (const auto* s : servers) {
       const auto& c = counters.servers[s->id()];
       udp += c.queries_udp.get();
@@ -121,11 +124,13 @@ struct World {
       won += c.hedges_won.get();
       failover += c.failover_answers.get();
       late += c.late_answers.get();
+      retries += c.retries.get();
     }
     return "sent " + std::to_string(udp) + "/" + std::to_string(tcp) + ", answers " + std::to_string(answers) +
            ", hedges " + std::to_string(hedges) + ", won " + std::to_string(won) + ", failover " +
-           std::to_string(failover) + ", late " + std::to_string(late) + ", tcp retries " +
-           std::to_string(counters.tcp_retries.get()) + "; " + server(*servers[0]) + "; " + server(*servers[1]);
+           std::to_string(failover) + ", late " + std::to_string(late) + ", retries " + std::to_string(retries) +
+           ", tcp retries " + std::to_string(counters.tcp_retries.get()) + "; " + server(*servers[0]) + "; " +
+           server(*servers[1]);
   }
 
   SockAddr a = *SockAddr::parse("127.0.0.11", 53);
@@ -175,101 +180,132 @@ const std::vector<Row> rows = {
      Timing::defaults,
      {{3, Act::answer, 0}},
      {"0: #0 A/udp 200ms", "3: answer #0", "3: done: answered", "3: ended"},
-     "sent 1/0, answers 1, hedges 0, won 0, failover 0, late 0, tcp retries 0; A: -, srtt 3; B: -, srtt 20"},
+     "sent 1/0, answers 1, hedges 0, won 0, failover 0, late 0, retries 0, tcp retries 0; A: -, srtt 3, health 0; B: "
+     "-, srtt 20, health 0"},
     {"a hedge wins; the first server's timeout ends the transaction",
      Timing::defaults,
      {{50, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "50: answer #1", "200: #0 timeout", "200: done: answered",
       "200: ended"},
-     "sent 2/0, answers 1, hedges 1, won 1, failover 0, late 0, tcp retries 0; A: timeout, srtt 20; B: -, srtt 8"},
+     "sent 2/0, answers 1, hedges 1, won 1, failover 0, late 0, retries 0, tcp retries 0; A: timeout, srtt 20, health "
+     "1; B: -, srtt 8, health 0"},
     {"a late answer after delivery is counted, not delivered",
      Timing::defaults,
      {{50, Act::answer, 1}, {60, Act::answer, 0}},
      {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "50: answer #1", "60: done: answered", "60: ended"},
-     "sent 2/0, answers 2, hedges 1, won 1, failover 0, late 1, tcp retries 0; A: -, srtt 60; B: -, srtt 8"},
+     "sent 2/0, answers 2, hedges 1, won 1, failover 0, late 1, retries 0, tcp retries 0; A: -, srtt 60, health 0; B: "
+     "-, srtt 8, health 0"},
     {"an attempt timeout moves on to the other server",
      Timing::slow_hedges,
      {{210, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "200: #0 timeout", "200: #1 B/udp 200ms", "210: answer #1", "210: done: answered",
       "210: ended"},
-     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, tcp retries 0; A: timeout, srtt 20; B: -, srtt 10"},
+     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: timeout, srtt 20, health "
+     "1; B: -, srtt 10, health 0"},
     {"TC=1 asks the same server again over TCP",
      Timing::defaults,
      {{5, Act::truncated, 0}, {8, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "5: #1 A/tcp 200ms", "8: answer #1", "8: done: answered", "8: ended"},
-     "sent 1/1, answers 1, hedges 0, won 0, failover 0, late 0, tcp retries 1; A: -, srtt 3; B: -, srtt 20"},
+     "sent 1/1, answers 1, hedges 0, won 0, failover 0, late 0, retries 0, tcp retries 1; A: -, srtt 3, health 0; B: "
+     "-, srtt 20, health 0"},
     {"SERVFAIL moves on at once",
      Timing::defaults,
      {{5, Act::servfail, 0}, {9, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "5: #1 B/udp 200ms", "9: answer #1", "9: done: answered", "9: ended"},
-     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, tcp retries 0; A: servfail, srtt 20; B: -, srtt 4"},
+     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: servfail, srtt 20, health "
+     "0; B: -, srtt 4, health 0"},
     {"REFUSED moves on at once",
      Timing::defaults,
      {{5, Act::refused, 0}, {9, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "5: #1 B/udp 200ms", "9: answer #1", "9: done: answered", "9: ended"},
-     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, tcp retries 0; A: refused, srtt 20; B: -, srtt 4"},
+     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: refused, srtt 20, health "
+     "0; B: -, srtt 4, health 0"},
     {"FORMERR is an error RCODE like SERVFAIL: moves on",
      Timing::defaults,
      {{5, Act::formerr, 0}, {9, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "5: #1 B/udp 200ms", "9: answer #1", "9: done: answered", "9: ended"},
-     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, tcp retries 0; A: servfail, srtt 20; B: -, srtt 4"},
+     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: servfail, srtt 20, health "
+     "0; B: -, srtt 4, health 0"},
     {"every server fails: the last error answer is the fallback",
      Timing::defaults,
      {{5, Act::servfail, 0}, {9, Act::refused, 1}},
      {"0: #0 A/udp 200ms", "5: #1 B/udp 200ms", "9: done: failed, last refused, fallback REFUSED", "9: ended"},
-     "sent 2/0, answers 0, hedges 0, won 0, failover 0, late 0, tcp retries 0; A: servfail, srtt 20; B: refused, srtt "
-     "20"},
-    {"every server times out: failed before the deadline",
+     "sent 2/0, answers 0, hedges 0, won 0, failover 0, late 0, retries 0, tcp retries 0; A: servfail, srtt 20, health "
+     "0; B: refused, srtt 20, health 0"},
+    {"every server times out twice (tries = 2, each wait doubled): failed before the deadline",
      Timing::defaults,
      {},
-     {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "242: #1 timeout",
-      "242: done: failed, last timeout", "242: ended"},
-     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, tcp retries 0; A: timeout, srtt 20; B: timeout, srtt "
-     "20"},
+     {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "200: #2 A/udp 400ms", "242: #1 timeout",
+      "242: #3 B/udp 400ms", "600: #2 timeout", "642: #3 timeout", "642: done: failed, last timeout", "642: ended"},
+     "sent 4/0, answers 0, hedges 1, won 0, failover 0, late 0, retries 2, tcp retries 0; A: timeout timeout, srtt 20, "
+     "health 2; B: timeout timeout, srtt 20, health 2"},
     {"the deadline abandons what still runs",
      Timing::long_attempts,
      {},
      {"0: #0 A/udp 3000ms", "42: #1 B/udp 3000ms", "1500: #0 abandoned", "1500: #1 abandoned",
       "1500: done: failed, last timeout", "1500: ended"},
-     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, tcp retries 0; A: -, srtt 20; B: -, srtt 20"},
+     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, retries 0, tcp retries 0; A: -, srtt 20, health 0; B: "
+     "-, srtt 20, health 0"},
     {"answered, then the deadline abandons the slow attempt",
      Timing::long_attempts,
      {{50, Act::answer, 1}},
      {"0: #0 A/udp 3000ms", "42: #1 B/udp 3000ms", "50: answer #1", "1500: #0 abandoned", "1500: done: answered",
       "1500: ended"},
-     "sent 2/0, answers 1, hedges 1, won 1, failover 0, late 0, tcp retries 0; A: -, srtt 20; B: -, srtt 8"},
+     "sent 2/0, answers 1, hedges 1, won 1, failover 0, late 0, retries 0, tcp retries 0; A: -, srtt 20, health 0; B: "
+     "-, srtt 8, health 0"},
     {"a server that cannot be reached is passed over at once",
      Timing::defaults,
      {{4, Act::answer, 0}},
      {"0: A/udp fails at once", "0: #0 B/udp 200ms", "4: answer #0", "4: done: answered", "4: ended"},
-     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, tcp retries 0; A: network, srtt 20; B: -, srtt 4",
+     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: network, srtt 20, health "
+     "1; B: -, srtt 4, health 0",
      {"A"}},
     {"a network error (ICMP unreachable) moves on",
      Timing::defaults,
      {{4, Act::network, 0}, {7, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "4: #0 network", "4: #1 B/udp 200ms", "7: answer #1", "7: done: answered", "7: ended"},
-     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, tcp retries 0; A: network, srtt 20; B: -, srtt 3"},
+     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: network, srtt 20, health "
+     "1; B: -, srtt 3, health 0"},
     {"the client was answered elsewhere (stale): no more failovers; the end says failed",
      Timing::defaults,
      {{10, Act::client_answered}, {20, Act::servfail, 0}},
      {"0: #0 A/udp 200ms", "10: client answered elsewhere", "20: done: failed, last servfail, fallback SERVFAIL",
       "20: ended"},
-     "sent 1/0, answers 0, hedges 0, won 0, failover 0, late 0, tcp retries 0; A: servfail, srtt 20; B: -, srtt 20"},
+     "sent 1/0, answers 0, hedges 0, won 0, failover 0, late 0, retries 0, tcp retries 0; A: servfail, srtt 20, health "
+     "0; B: -, srtt 20, health 0"},
     {"the client was answered elsewhere: a later answer still reaches the listener, as late",
      Timing::defaults,
      {{10, Act::client_answered}, {60, Act::answer, 0}},
      {"0: #0 A/udp 200ms", "10: client answered elsewhere", "60: answer #0", "60: done: answered", "60: ended"},
-     "sent 1/0, answers 1, hedges 0, won 0, failover 0, late 1, tcp retries 0; A: -, srtt 60; B: -, srtt 20"},
+     "sent 1/0, answers 1, hedges 0, won 0, failover 0, late 1, retries 0, tcp retries 0; A: -, srtt 60, health 0; B: "
+     "-, srtt 20, health 0"},
+    {"a lost datagram is sent again once every server was asked; the retry's answer is the client's",
+     Timing::defaults,
+     {{250, Act::answer, 2}},
+     {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "200: #2 A/udp 400ms", "242: #1 timeout",
+      "242: #3 B/udp 400ms", "250: answer #2", "642: #3 timeout", "642: done: answered", "642: ended"},
+     "sent 4/0, answers 1, hedges 1, won 0, failover 0, late 0, retries 2, tcp retries 0; A: timeout, srtt 50, "
+     "health 0; B: timeout timeout, srtt 20, health 2"},
+    {"a server its timeouts marked down is not asked again",
+     Timing::defaults,
+     {},
+     {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "242: #1 timeout",
+      "242: done: failed, last timeout", "242: ended"},
+     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, retries 0, tcp retries 0; A: timeout, srtt 20, "
+     "health down; B: timeout, srtt 20, health down",
+     {},
+     1},
     {"a reload during the query: the transaction keeps its set to the end",
      Timing::defaults,
      {{1, Act::reload}, {5, Act::answer, 0}},
      {"0: #0 A/udp 200ms", "1: reload", "5: answer #0", "5: done: answered", "5: ended"},
-     "sent 1/0, answers 1, hedges 0, won 0, failover 0, late 0, tcp retries 0; A: -, srtt 5; B: -, srtt 20"},
+     "sent 1/0, answers 1, hedges 0, won 0, failover 0, late 0, retries 0, tcp retries 0; A: -, srtt 5, health 0; B: "
+     "-, srtt 20, health 0"},
 };
 
 }  // namespace
 
-TEST_CASE("transaction: hedges, failover, TC=1, error RCODEs, deadline, late answers, reload") {
+TEST_CASE("transaction: hedges, failover, retries, TC=1, error RCODEs, deadline, late answers, reload") {
   for (const auto& row : rows) {
     CAPTURE(row.name);
     World w(row);

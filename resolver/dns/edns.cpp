@@ -1,0 +1,72 @@
+#include "dns/edns.hpp"
+
+#include <algorithm>
+
+#include "dns/records.hpp"
+
+namespace diresolver::dns {
+
+namespace {
+
+constexpr uint16_t option_ede = 15;
+
+void append_u16(std::vector<uint8_t>& out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v >> 8));
+  out.push_back(static_cast<uint8_t>(v));
+}
+
+}  // namespace
+
+void append_own_opt(std::vector<uint8_t>& out, bool do_bit, Rcode rcode, std::optional<Ede> ede) {
+  out.push_back(0);  // the root owns it
+  append_u16(out, type_opt);
+  append_u16(out, own_udp_size);
+  out.push_back(static_cast<uint8_t>(static_cast<uint16_t>(rcode) >> 4));  // the RCODE's upper 8 bits
+  out.push_back(0);                                                        // version
+  append_u16(out, do_bit ? 0x8000 : 0);
+  append_u16(out, ede ? 6 : 0);
+  if (ede) {
+    append_u16(out, option_ede);
+    append_u16(out, 2);
+    append_u16(out, static_cast<uint16_t>(*ede));
+  }
+}
+
+void write_upstream_query(Bytes client_packet, const ParsedQuery& query, std::vector<uint8_t>& out) {
+  out.assign(client_packet.begin(), client_packet.begin() + static_cast<long>(query.question_end));
+  write_u16(out.data(), 0);
+  write_u16(out.data() + 2, flag::rd | (query.flags & flag::cd));
+  write_u16(out.data() + 4, 1);
+  write_u16(out.data() + 6, 0);
+  write_u16(out.data() + 8, 0);
+  write_u16(out.data() + 10, 1);
+  append_own_opt(out, query.edns.do_bit);
+}
+
+std::optional<size_t> without_opt(std::span<uint8_t> answer, size_t question_end) {
+  unsigned first_additional = unsigned{ancount_of(answer)} + nscount_of(answer);
+  std::optional<RecordView> opt;
+  for_each_record(answer, question_end, [&opt](const RecordView& r) {
+    if (r.type == type_opt && !opt) opt = r;
+    return true;
+  });
+  if (!opt) return answer.size();
+  if (opt->ttl >> 24) return std::nullopt;  // an extended RCODE
+  write_u16(answer.data() + 10,
+            static_cast<uint16_t>(opt->index >= first_additional ? opt->index - first_additional : 0));
+  return opt->owner;
+}
+
+void finish_answer(std::vector<uint8_t>& answer, Bytes client_packet, const ParsedQuery& client,
+                   std::optional<Ede> ede) {
+  set_id(answer, client.id);
+  std::copy_n(client_packet.begin() + header_size, client.question_end - header_size, answer.begin() + header_size);
+  uint16_t kept_from_answer = flags_of(answer) & (flag::opcode_mask | flag::tc | flag::rcode_mask);
+  uint16_t kept_from_client = client.flags & (flag::rd | flag::cd);
+  write_u16(answer.data() + 2, flag::qr | flag::ra | kept_from_answer | kept_from_client);
+  if (!client.edns.present) return;
+  write_u16(answer.data() + 10, static_cast<uint16_t>(arcount_of(answer) + 1));
+  append_own_opt(answer, client.edns.do_bit, Rcode::noerror, ede);
+}
+
+}  // namespace diresolver::dns

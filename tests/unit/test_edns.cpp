@@ -1,0 +1,132 @@
+// EDNS as hop-by-hop (dns/edns.hpp): what goes upstream carries diresolver's
+// own OPT and none of the client's options; what comes back loses the
+// upstream's OPT; what a client gets has diresolver's header flags and OPT.
+#include <doctest/doctest.h>
+
+#include "allocation_count.hpp"
+#include "dns/edns.hpp"
+#include "dns/query.hpp"
+// Last: ldns's headers define macros that break <optional> when included before it.
+#include "packets.hpp"
+
+using namespace diresolver;
+using namespace diresolver::dns;
+
+namespace {
+
+// A query with EDNS (DO as given), a cookie, NSID and client-subnet options, and CD.
+std::vector<uint8_t> query_with_options(const std::string& name, bool do_bit) {
+  ldns_pkt* pkt = test::new_query(name, LDNS_RR_TYPE_A, 0x4242);
+  ldns_pkt_set_cd(pkt, true);
+  ldns_pkt_set_edns_udp_size(pkt, 4096);
+  ldns_pkt_set_edns_do(pkt, do_bit);
+  const uint8_t options[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,     // COOKIE, a client cookie
+                             0, 3,  0, 0,                              // NSID, asked
+                             0, 8,  0, 7, 0, 1, 24, 0, 198, 51, 100};  // client subnet 198.51.100/24
+  ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, sizeof options, options));
+  return test::to_wire(pkt);
+}
+
+ParsedQuery parsed(const std::vector<uint8_t>& packet) {
+  auto check = check_query(packet);
+  REQUIRE(check.verdict == QueryVerdict::ok);
+  return check.query;
+}
+
+struct Opt {
+  bool present = false;
+  uint16_t udp_size = 0;
+  uint8_t version = 0;
+  bool do_bit = false;
+  size_t options_size = 0;
+};
+
+Opt opt_of(const std::vector<uint8_t>& wire) {
+  ldns_pkt* pkt = nullptr;
+  REQUIRE(ldns_wire2pkt(&pkt, wire.data(), wire.size()) == LDNS_STATUS_OK);
+  Opt out{ldns_pkt_edns(pkt) != 0, ldns_pkt_edns_udp_size(pkt), ldns_pkt_edns_version(pkt),
+          ldns_pkt_edns_do(pkt) != 0, ldns_pkt_edns_data(pkt) ? ldns_rdf_size(ldns_pkt_edns_data(pkt)) : 0};
+  ldns_pkt_free(pkt);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("upstream gets the client's question and CD, RD=1, DO, and diresolver's OPT without the client's options") {
+  auto client = query_with_options("MiXeD.Example.", true);
+  std::vector<uint8_t> upstream;
+  write_upstream_query(client, parsed(client), upstream);
+  auto opt = opt_of(upstream);
+  CHECK(opt.present);
+  CHECK(opt.udp_size == own_udp_size);
+  CHECK(opt.version == 0);
+  CHECK(opt.do_bit);
+  CHECK(opt.options_size == 0);  // no cookie, NSID or client subnet of the client's
+  CHECK(flags_of(upstream) == (flag::rd | flag::cd));
+  CHECK(arcount_of(upstream) == 1);
+  auto check = check_query(upstream);
+  REQUIRE(check.verdict == QueryVerdict::ok);
+  CHECK(std::equal(upstream.begin() + header_size, upstream.begin() + static_cast<long>(check.query.question_end),
+                   client.begin() + header_size));  // 0x20 case kept
+
+  auto plain = test::query_wire("a.example.");  // a client without EDNS: diresolver still speaks it upstream
+  write_upstream_query(plain, parsed(plain), upstream);
+  CHECK(opt_of(upstream).present);
+  CHECK_FALSE(opt_of(upstream).do_bit);
+}
+
+TEST_CASE("an upstream answer loses its OPT (and what follows it); an extended RCODE is refused") {
+  auto answer = test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"a.example. 60 IN A 192.0.2.1"}, {},
+                                 4096);
+  REQUIRE(arcount_of(answer) == 1);
+  auto question_end = header_size + 11 + 4;
+  auto size = without_opt(answer, question_end);
+  REQUIRE(size);
+  answer.resize(*size);
+  CHECK(arcount_of(answer) == 0);
+  CHECK_FALSE(opt_of(answer).present);
+  CHECK(without_opt(answer, question_end) == answer.size());  // nothing more to strip
+
+  auto badcookie = test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {}, {}, 4096);
+  badcookie[badcookie.size() - 6] = 1;  // the OPT's extended RCODE bits
+  CHECK_FALSE(without_opt(badcookie, question_end));
+}
+
+TEST_CASE("a client's answer: its ID and case, AA=0, RA=1, AD=0, its RD and CD, and diresolver's OPT") {
+  auto client = query_with_options("A.Example.", true);
+  auto query = parsed(client);
+  auto answer = test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"a.example. 60 IN A 192.0.2.1"});
+  write_u16(answer.data() + 2, flag::qr | flag::aa | flag::ad);  // as an authoritative server says it, RA=0
+  answer.reserve(answer.size() + 64);
+  size_t before = test::allocation_count();
+  finish_answer(answer, client, query, Ede::stale_answer);
+  CHECK(test::allocation_count() == before);  // room reserved: nothing allocated
+  CHECK(id_of(answer) == 0x4242);
+  CHECK(flags_of(answer) == (flag::qr | flag::ra | flag::rd | flag::cd));
+  CHECK(std::equal(answer.begin() + header_size, answer.begin() + header_size + 11, client.begin() + header_size));
+  auto opt = opt_of(answer);
+  CHECK(opt.present);
+  CHECK(opt.do_bit);
+  CHECK(opt.udp_size == own_udp_size);
+  CHECK(opt.options_size == 6);  // the EDE option only
+
+  auto plain_client = test::query_wire("a.example.");
+  auto plain = test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"a.example. 60 IN A 192.0.2.1"});
+  finish_answer(plain, plain_client, parsed(plain_client));
+  CHECK_FALSE(opt_of(plain).present);  // no EDNS asked, none given
+  CHECK(flags_of(plain) == (flag::qr | flag::ra | flag::rd));
+}
+
+TEST_CASE("query checks as Unbound: TC=1 and meta types FORMERR, NOTIFY refused, other opcodes NOTIMP") {
+  auto with = [](auto change) {
+    auto wire = test::query_wire("a.example.", LDNS_RR_TYPE_A, 1, 1232);
+    change(wire);
+    return check_query(wire).verdict;
+  };
+  CHECK(with([](auto& p) { p[2] |= 0x02; }) == QueryVerdict::formerr);                  // TC=1
+  CHECK(with([](auto& p) { p[12 + 11 + 1] = 250; }) == QueryVerdict::formerr);          // qtype TSIG
+  CHECK(with([](auto& p) { p[12 + 11 + 1] = 255; }) == QueryVerdict::ok);               // ANY goes on
+  CHECK(with([](auto& p) { p[2] |= 4 << 3; }) == QueryVerdict::notify);                 // NOTIFY
+  CHECK(with([](auto& p) { p[2] |= 2 << 3; }) == QueryVerdict::notimp);                 // STATUS
+  CHECK(with([](auto& p) { p[p.size() - 5] = 1; }) == QueryVerdict::badvers);           // EDNS version 1
+}
