@@ -16,9 +16,13 @@ domain apex (`<customer>.<region>.wxc-di.webex.com`) are answered with that apex
 servers do, so the readiness validation (`@ SOA`) passes. More modes for the readiness
 checks: wrong_region (NOERROR, no answer, the SOA of wxc-di.webex.com. in the authority
 section: what another region's server says), drop_udp / drop_tcp (drop only the queries
-over that transport, answer the others normally). `apex_mode`, when set, is the mode used
+over that transport, answer the others normally), drop_first_udp (drop the first UDP query
+for each name, answer the next: one lost datagram). `apex_mode`, when set, is the mode used
 for queries whose name is a DI apex instead of `mode` (so validation can fail while
-client queries are answered). It records every query it
+client queries are answered); `probe_mode` likewise for the health probes. EDNS options
+are answered as a cookie-speaking server would: a client cookie gets a server cookie
+appended, NSID gets "fake <address>", client subnet is echoed with a scope; every query's
+options stay recorded in its message. It records every query it
 receives. TCP: `tcp_close_after = N` closes each connection after its Nth answer,
 close_tcp_connections() closes the open ones now; tcp_accepts, tcp_client_accepts (those
 that carried a client query, not only health probes), tcp_peer_closes (closed by the
@@ -36,6 +40,7 @@ import threading
 import time
 from collections import namedtuple
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.name
@@ -51,7 +56,7 @@ SPOOF_DELAY = 0.05
 MODES = ("answer", "delay", "drop", "truncate", "servfail", "refused",
          "wrong_id", "wrong_question", "wrong_source", "malformed",
          "only_wrong_id", "only_wrong_question", "nxdomain", "nodata",
-         "wrong_region", "drop_udp", "drop_tcp")
+         "wrong_region", "drop_udp", "drop_tcp", "drop_first_udp")
 # The parent of every DI domain: <customer>.<region>.wxc-di.webex.com.
 DI_PARENT = dns.name.from_text("wxc-di.webex.com.")
 
@@ -92,6 +97,7 @@ class FakeUpstream:
         self.soa_ttl = 3600
         self.soa_minimum = 2
         self.apex_mode = None        # mode for queries of a DI apex name (None: `mode`)
+        self.probe_mode = None       # mode for the health probes (None: `mode`)
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -153,6 +159,7 @@ class FakeUpstream:
             self.max_tcp_pipelined = 0
             self._queries = []
             self.probes = []
+            self._dropped_once = set()  # drop_first_udp: names whose first UDP query was dropped
 
     @property
     def queries(self):
@@ -206,7 +213,23 @@ class FakeUpstream:
             # The apex: its SOA as the answer; below it: NODATA with the apex SOA.
             section = resp.answer if question.name == apex else resp.authority
             section.append(self._soa(apex))
+        self._answer_options(query, resp)
         return resp.to_wire()
+
+    def _answer_options(self, query, resp):
+        """What a cookie-, NSID- and subnet-speaking server puts in its OPT."""
+        if query.edns < 0:
+            return
+        options = []
+        for option in query.options:
+            if option.otype == dns.edns.OptionType.COOKIE:
+                client_cookie = option.to_wire()[:8]
+                options.append(dns.edns.GenericOption(dns.edns.OptionType.COOKIE, client_cookie + b"fakesrv!"))
+            elif option.otype == dns.edns.OptionType.NSID:
+                options.append(dns.edns.GenericOption(dns.edns.OptionType.NSID, f"fake {self.address}".encode()))
+            elif option.otype == dns.edns.OptionType.ECS:
+                options.append(dns.edns.ECSOption(option.address, option.srclen, option.srclen))
+        resp.use_edns(0, query.ednsflags, 1232, options=options)
 
     def _soa(self, owner):
         """An SOA rrset owned by owner (TTL soa_ttl, MINIMUM soa_minimum)."""
@@ -257,8 +280,17 @@ class FakeUpstream:
         if (self.apex_mode is not None and question is not None
                 and _di_apex(question.name) == question.name):
             mode = self.apex_mode
+        if self.probe_mode is not None and _is_probe(query):
+            mode = self.probe_mode
         if mode == "drop" or mode == "drop_" + transport:
             return []
+        if mode == "drop_first_udp" and transport == "udp" and question is not None:
+            name = question.name.to_text().lower()
+            with self._lock:
+                first = name not in self._dropped_once
+                self._dropped_once.add(name)
+            if first:
+                return []
         if mode == "wrong_region":
             return [(0, self._wrong_region(query), False)]
         if mode == "delay":

@@ -2,8 +2,9 @@
 """Integration tests: upstream failure handling.
 
 Owns: failover from the first DI server to the second (dropped, malformed answers),
-SERVFAIL when the whole pair is down (bounded time), TC=1 retried over TCP, and
-spoofed upstream answers (wrong ID, wrong question, wrong source address) ignored.
+SERVFAIL when the whole pair is down (bounded time), one datagram lost to each server
+answered by sending it again (not SERVFAIL), TC=1 retried over TCP, and spoofed upstream
+answers (wrong ID, wrong question, wrong source address) ignored.
 """
 
 import time
@@ -76,6 +77,25 @@ class FailoverTest(harness.IntegrationCase):
                 self.assertLess(elapsed, 1.0, "failed over without waiting for a timer")
         self.assertGreaterEqual(daemon.stats["upstream_failures_network"], 1, daemon.stats)
         self.assertEqual(0, daemon.stats["upstream_hedges_sent"], daemon.stats)
+
+    def test_one_datagram_lost_per_server_is_answered_well_inside_the_deadline(self):
+        # The first UDP query for each name is lost on the way to each server; the
+        # first server's attempt times out (200 ms) and it is asked again.
+        self.fakes[DI1].mode = self.fakes[DI2].mode = "drop_first_udp"
+        with Daemon() as daemon:
+            for i in range(5):
+                name = f"lost{i}.{DI_ZONE}"
+                begin = time.monotonic()
+                response = query(name, timeout=3)
+                elapsed = time.monotonic() - begin
+                with self.subTest(name=name):
+                    self.assertEqual(dns.rcode.NOERROR, response.rcode(), response)
+                    self.assertIn(self.answered_by(response), (DI1, DI2), response)
+                    self.assertLess(elapsed, 1.0, "the retry came too late (the deadline is 1.5 s)")
+                    asked = len(self.fakes[DI1].seen(name, "udp")) + len(self.fakes[DI2].seen(name, "udp"))
+                    self.assertGreaterEqual(asked, 3, "both datagrams lost, then one sent again")
+        self.assertEqual(0, daemon.stats["servfail"], daemon.stats)
+        self.assertGreaterEqual(daemon.stats["upstream_retries"], 5, daemon.stats)
 
     def test_malformed_answer_fails_over(self):
         self.fakes[DI1].mode = "malformed"

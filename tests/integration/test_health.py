@@ -6,7 +6,8 @@ with /status, /metrics and the transition log lines; SERVFAIL / REFUSED answers
 skipped in favour of the other server; SERVFAIL with EDE 22/23 within the deadline when
 no server answers; hedging to the second server when the first is slow (hedges and
 late answers counted); probes that get malformed or mismatched answers count as
-failures; live traffic alone marks a server down; lowest_rtt / round_robin selection;
+failures; live traffic alone marks a server down, but not by the error RCODEs clients
+draw (1000 REFUSED/SERVFAIL answers leave both servers up); lowest_rtt / round_robin selection;
 the deadline caps attempts and hedges that would run longer; probes ask the configured
 probe_name / probe_type (zone apex SOA by default); the /status and /metrics shape.
 
@@ -184,6 +185,37 @@ class ErrorAnswerTest(HealthCase):
                         self.assertLess(elapsed, DEADLINE_MS / 1000 + 1.0)
                         self.assertTrue(self.fakes[DI1].seen(name), "first server not asked")
                         self.assertTrue(self.fakes[DI2].seen(name), "second server not asked")
+
+
+class ClientProofHealthTest(HealthCase):
+    """What a client asks must not decide a server's health: an error RCODE in the answer
+    to a client's query moves that query on, but only probes, silence, network errors and
+    garbage count against the server."""
+
+    def test_a_thousand_refused_or_servfail_answers_leave_both_servers_up(self):
+        self.fakes[DI1].mode, self.fakes[DI2].mode = "refused", "servfail"
+        for fake in (DI1, DI2):
+            self.fakes[fake].probe_mode = "answer"  # the servers themselves are fine
+        with Daemon(health_config()) as daemon:
+            self.wait_admin()
+            for batch in range(10):
+                names = [(f"refused{batch}-{i}.{DI_ZONE}",) for i in range(100)]
+                for response in harness.parallel(lambda n: query(n, timeout=5), names):
+                    self.assertNotIsInstance(response, Exception, f"query failed: {response!r}")
+                    # What the server that answered last said, relayed.
+                    self.assertIn(response.rcode(), (dns.rcode.REFUSED, dns.rcode.SERVFAIL), response)
+            time.sleep(1.0)  # five probe rounds
+            # Not even for a moment (probes would bring it back up within half a second).
+            self.assertNotRegex(daemon.stderr, r"warn: upstream .* is down", daemon.stderr)
+            status = get_status()
+            for name in (IAD, DFW):
+                self.assertTrue(is_up(server_status(status, DI_ZONE, name)), f"{name} marked down by clients")
+                self.assertEqual(1, metric(get_metrics(), "diresolver_upstream_up", zone=DI_ZONE_ABS, server=name))
+            self.assertGreaterEqual(server_status(status, DI_ZONE, IAD)["failures"]["refused"], 1000)
+            self.assertGreaterEqual(server_status(status, DI_ZONE, DFW)["failures"]["servfail"], 1000)
+            # The same answer to a probe is the server's own failure.
+            self.fakes[DI1].probe_mode = "servfail"
+            wait_for_server(DI_ZONE, IAD, is_down, what="IAD down by probes answered SERVFAIL")
 
 
 class LiveTrafficTest(HealthCase):
