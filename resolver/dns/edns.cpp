@@ -51,9 +51,8 @@ std::optional<size_t> without_opt(std::span<uint8_t> answer, size_t question_end
     return true;
   });
   if (!opt) return answer.size();
-  if (opt->ttl >> 24) return std::nullopt;  // an extended RCODE
-  write_u16(answer.data() + 10,
-            static_cast<uint16_t>(opt->index >= first_additional ? opt->index - first_additional : 0));
+  if (opt->index < first_additional || (opt->ttl >> 24)) return std::nullopt;
+  write_u16(answer.data() + 10, static_cast<uint16_t>(opt->index - first_additional));
   return opt->owner;
 }
 

@@ -34,8 +34,9 @@ void write_upstream_query(Bytes client_packet, const ParsedQuery& query, std::ve
 
 // An upstream answer (already checked: records bounded) without its OPT
 // record: its new size, ARCOUNT lowered in place; records after the OPT go
-// with it (servers put it last). nullopt when the OPT carries an extended
-// RCODE, which diresolver never asked for and cannot pass on.
+// with it (servers put it last). nullopt when it cannot be passed on: an OPT
+// outside the additional section, or one carrying an extended RCODE, which
+// diresolver never asked for.
 std::optional<size_t> without_opt(std::span<uint8_t> answer, size_t question_end);
 
 // Makes `answer` (header, question and records, no OPT) the answer diresolver

@@ -14,7 +14,7 @@ std::optional<ExchangeResult> judge_answer(std::span<uint8_t> answer, uint16_t s
   }
   // EDNS is hop by hop: the upstream's OPT stops here, before the cache or a client.
   auto size = dns::without_opt(answer, query.question_end);
-  if (!size) return ExchangeResult::failed(UpstreamError::servfail);  // an extended RCODE we never asked for
+  if (!size) return ExchangeResult::failed(UpstreamError::malformed);  // an OPT we cannot drop
   return ExchangeResult::answered(answer.first(*size));
 }
 

@@ -20,9 +20,9 @@ std::vector<uint8_t> query_with_options(const std::string& name, bool do_bit) {
   ldns_pkt_set_cd(pkt, true);
   ldns_pkt_set_edns_udp_size(pkt, 4096);
   ldns_pkt_set_edns_do(pkt, do_bit);
-  const uint8_t options[] = {0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8,     // COOKIE, a client cookie
-                             0, 3,  0, 0,                              // NSID, asked
-                             0, 8,  0, 7, 0, 1, 24, 0, 198, 51, 100};  // client subnet 198.51.100/24
+  const uint8_t options[] = {0, 10, 0, 8, 1, 2, 3,  4, 5,   6,  7,  8,  // COOKIE, a client cookie
+                             0, 3,  0, 0,                               // NSID, asked
+                             0, 8,  0, 7, 0, 1, 24, 0, 198, 51, 100};   // client subnet 198.51.100/24
   ldns_pkt_set_edns_data(pkt, ldns_rdf_new_frm_data(LDNS_RDF_TYPE_UNKNOWN, sizeof options, options));
   return test::to_wire(pkt);
 }
@@ -44,8 +44,8 @@ struct Opt {
 Opt opt_of(const std::vector<uint8_t>& wire) {
   ldns_pkt* pkt = nullptr;
   REQUIRE(ldns_wire2pkt(&pkt, wire.data(), wire.size()) == LDNS_STATUS_OK);
-  Opt out{ldns_pkt_edns(pkt) != 0, ldns_pkt_edns_udp_size(pkt), ldns_pkt_edns_version(pkt),
-          ldns_pkt_edns_do(pkt) != 0, ldns_pkt_edns_data(pkt) ? ldns_rdf_size(ldns_pkt_edns_data(pkt)) : 0};
+  Opt out{ldns_pkt_edns(pkt) != 0, ldns_pkt_edns_udp_size(pkt), ldns_pkt_edns_version(pkt), ldns_pkt_edns_do(pkt) != 0,
+          ldns_pkt_edns_data(pkt) ? ldns_rdf_size(ldns_pkt_edns_data(pkt)) : 0};
   ldns_pkt_free(pkt);
   return out;
 }
@@ -76,8 +76,8 @@ TEST_CASE("upstream gets the client's question and CD, RD=1, DO, and diresolver'
 }
 
 TEST_CASE("an upstream answer loses its OPT (and what follows it); an extended RCODE is refused") {
-  auto answer = test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"a.example. 60 IN A 192.0.2.1"}, {},
-                                 4096);
+  auto answer =
+      test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"a.example. 60 IN A 192.0.2.1"}, {}, 4096);
   REQUIRE(arcount_of(answer) == 1);
   auto question_end = header_size + 11 + 4;
   auto size = without_opt(answer, question_end);
@@ -90,6 +90,12 @@ TEST_CASE("an upstream answer loses its OPT (and what follows it); an extended R
   auto badcookie = test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {}, {}, 4096);
   badcookie[badcookie.size() - 6] = 1;  // the OPT's extended RCODE bits
   CHECK_FALSE(without_opt(badcookie, question_end));
+
+  // An OPT in the answer section cannot be cut off without the records after it.
+  auto misplaced = test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {}, {}, 4096);
+  write_u16(misplaced.data() + 6, 1);   // ANCOUNT 1
+  write_u16(misplaced.data() + 10, 0);  // ARCOUNT 0: the same bytes, now the answer section's
+  CHECK_FALSE(without_opt(misplaced, question_end));
 }
 
 TEST_CASE("a client's answer: its ID and case, AA=0, RA=1, AD=0, its RD and CD, and diresolver's OPT") {
@@ -123,10 +129,10 @@ TEST_CASE("query checks as Unbound: TC=1 and meta types FORMERR, NOTIFY refused,
     change(wire);
     return check_query(wire).verdict;
   };
-  CHECK(with([](auto& p) { p[2] |= 0x02; }) == QueryVerdict::formerr);                  // TC=1
-  CHECK(with([](auto& p) { p[12 + 11 + 1] = 250; }) == QueryVerdict::formerr);          // qtype TSIG
-  CHECK(with([](auto& p) { p[12 + 11 + 1] = 255; }) == QueryVerdict::ok);               // ANY goes on
-  CHECK(with([](auto& p) { p[2] |= 4 << 3; }) == QueryVerdict::notify);                 // NOTIFY
-  CHECK(with([](auto& p) { p[2] |= 2 << 3; }) == QueryVerdict::notimp);                 // STATUS
-  CHECK(with([](auto& p) { p[p.size() - 5] = 1; }) == QueryVerdict::badvers);           // EDNS version 1
+  CHECK(with([](auto& p) { p[2] |= 0x02; }) == QueryVerdict::formerr);          // TC=1
+  CHECK(with([](auto& p) { p[12 + 11 + 1] = 250; }) == QueryVerdict::formerr);  // qtype TSIG
+  CHECK(with([](auto& p) { p[12 + 11 + 1] = 255; }) == QueryVerdict::ok);       // ANY goes on
+  CHECK(with([](auto& p) { p[2] |= 4 << 3; }) == QueryVerdict::notify);         // NOTIFY
+  CHECK(with([](auto& p) { p[2] |= 2 << 3; }) == QueryVerdict::notimp);         // STATUS
+  CHECK(with([](auto& p) { p[p.size() - 5] = 1; }) == QueryVerdict::badvers);   // EDNS version 1
 }
