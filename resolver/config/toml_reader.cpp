@@ -6,7 +6,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <sstream>
+#include <string_view>
 
 namespace diresolver {
 
@@ -40,16 +43,49 @@ std::string summarize_syntax_error(const std::string& what) {
   return "TOML syntax error" + (line_number.empty() ? "" : " at line " + line_number) + ": " + reason;
 }
 
+// The offset of the first byte that is not part of well-formed UTF-8 (no
+// overlong forms, surrogates or code points past U+10FFFF), if any.
+std::optional<size_t> first_invalid_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<uint8_t>(text[i]);
+    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (length == 0 || i + length > text.size()) return i;
+    uint32_t code = length == 1 ? c : c & (0x7f >> length);
+    for (size_t k = 1; k < length; ++k) {
+      auto next = static_cast<uint8_t>(text[i + k]);
+      if ((next & 0xc0) != 0x80) return i;
+      code = code << 6 | (next & 0x3f);
+    }
+    constexpr uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < smallest[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += length;
+  }
+  return std::nullopt;
+}
+
+// toml11 3.7 reads past its buffer on some invalid UTF-8 (inside literal
+// strings): what it would choke on is refused here, with its line.
+std::string read_utf8(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw ConfigError(file, "(file)", "cannot open: " + std::string(std::strerror(errno)));
+  std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  if (auto bad = first_invalid_utf8(text)) {
+    auto line = std::count(text.begin(), text.begin() + static_cast<long>(*bad), '\n') + 1;
+    throw ConfigError(file, "(encoding)", "line " + std::to_string(line) + ": not valid UTF-8 (TOML files are UTF-8)");
+  }
+  return text;
+}
+
 }  // namespace
 
 TomlTable::TomlTable(const toml::value& table, std::string file, std::string path)
     : table_(&table), file_(std::move(file)), path_(std::move(path)) {}
 
 toml::value TomlTable::parse_file(const std::string& file) {
-  std::ifstream probe(file);
-  if (!probe) throw ConfigError(file, "(file)", "cannot open: " + std::string(std::strerror(errno)));
+  std::istringstream text(read_utf8(file));
   try {
-    return toml::parse(file);
+    return toml::parse(text, file);
   } catch (const toml::syntax_error& e) {
     throw ConfigError(file, "(syntax)", summarize_syntax_error(e.what()));
   } catch (const std::exception& e) {
