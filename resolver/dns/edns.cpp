@@ -56,8 +56,27 @@ std::optional<size_t> without_opt(std::span<uint8_t> answer, size_t question_end
   return opt->owner;
 }
 
+namespace {
+
+constexpr size_t max_message = 65535;  // a TCP length prefix's reach
+constexpr size_t opt_size = 11, ede_size = 6;
+
+// No room for diresolver's OPT: first the EDE goes; failing that, the
+// records, and TC=1 says the answer was cut (it came from upstream within
+// 65535 bytes, so only our own OPT can push it over).
+void make_room_for_opt(std::vector<uint8_t>& answer, const ParsedQuery& client, std::optional<Ede>& ede) {
+  if (ede && answer.size() + opt_size + ede_size > max_message) ede.reset();
+  if (answer.size() + opt_size <= max_message) return;
+  answer.resize(client.question_end);
+  for (size_t count_at : {6, 8, 10}) write_u16(answer.data() + count_at, 0);
+  write_u16(answer.data() + 2, flags_of(answer) | flag::tc);
+}
+
+}  // namespace
+
 void finish_answer(std::vector<uint8_t>& answer, Bytes client_packet, const ParsedQuery& client,
                    std::optional<Ede> ede) {
+  if (client.edns.present) make_room_for_opt(answer, client, ede);
   set_id(answer, client.id);
   std::copy_n(client_packet.begin() + header_size, client.question_end - header_size, answer.begin() + header_size);
   uint16_t kept_from_answer = flags_of(answer) & (flag::opcode_mask | flag::tc | flag::rcode_mask);

@@ -156,6 +156,8 @@ void TcpConnection::on_idle(uv_timer_t* timer) noexcept {
 void TcpConnection::send(dns::Bytes answer) {
   if (in_flight_ > 0) --in_flight_;
   if (closed_) return;
+  // Past 65535 the length prefix would wrap and desynchronise the stream (dns::finish_answer keeps ours within).
+  if (answer.size() > 0xffff) return listener_.counters_.send_failures.inc();
   if (!uv::write_framed(reinterpret_cast<uv_stream_t*>(socket_.get()), answer.data(), answer.size(), on_written))
     listener_.counters_.send_failures.inc();
   touch();

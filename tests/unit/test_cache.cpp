@@ -362,3 +362,17 @@ TEST_CASE("an answer that still holds an OPT record is never cached: it would re
   std::vector<uint8_t> out;
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 1000, false, out).status == CacheStatus::miss);
 }
+
+TEST_CASE("an answer whose only record was an OPT is not cached, with its OPT or without") {
+  PacketCache cache({});
+  auto q = make("only-opt.example.", LDNS_RR_TYPE_A, 5, 1232);
+  auto answer = reply_wire("only-opt.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {}, {}, 1232);
+  REQUIRE(dns::arcount_of(answer) == 1);
+  cache.store(q.key(), answer, 0);
+  std::vector<uint8_t> out;
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 1000, false, out).status == CacheStatus::miss);
+  answer.resize(answer.size() - 11);  // what the transport hands on: NODATA without an SOA
+  dns::write_u16(answer.data() + 10, 0);
+  cache.store(q.key(), answer, 0);
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 1000, false, out).status == CacheStatus::miss);
+}

@@ -136,3 +136,60 @@ TEST_CASE("query checks as Unbound: TC=1 and meta types FORMERR, NOTIFY refused,
   CHECK(with([](auto& p) { p[2] |= 2 << 3; }) == QueryVerdict::notimp);         // STATUS
   CHECK(with([](auto& p) { p[p.size() - 5] = 1; }) == QueryVerdict::badvers);   // EDNS version 1
 }
+
+namespace {
+
+// An answer to `client` of exactly `size` bytes: one TXT record of 255-byte strings and a shorter last one.
+std::vector<uint8_t> answer_of_size(const std::vector<uint8_t>& client, const ParsedQuery& query, size_t size) {
+  std::vector<uint8_t> out(client.begin(), client.begin() + static_cast<long>(query.question_end));
+  write_u16(out.data() + 2, flag::qr | flag::rd);
+  write_u16(out.data() + 6, 1);
+  write_u16(out.data() + 10, 0);
+  size_t rdlength = size - out.size() - 12;
+  const uint8_t fixed[] = {0xc0, 12, 0, 16, 0, 1, 0, 0, 1, 0, uint8_t(rdlength >> 8), uint8_t(rdlength)};
+  out.insert(out.end(), std::begin(fixed), std::end(fixed));
+  for (size_t left = rdlength; left > 0;) {
+    size_t chunk = std::min<size_t>(left - 1, 255);
+    out.push_back(static_cast<uint8_t>(chunk));
+    out.insert(out.end(), chunk, 'x');
+    left -= chunk + 1;
+  }
+  REQUIRE(out.size() == size);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("diresolver's OPT never pushes an answer past 65535 bytes: the EDE goes first, then the records") {
+  auto client = test::query_wire("big.example.", LDNS_RR_TYPE_TXT, 0x4242, 1232);
+  auto query = parsed(client);
+  auto fits_without_ede = answer_of_size(client, query, 65535 - 11);
+  finish_answer(fits_without_ede, client, query, Ede::stale_answer);
+  CHECK(fits_without_ede.size() == 65535);
+  CHECK(opt_of(fits_without_ede).options_size == 0);  // the EDE gave way
+  CHECK((flags_of(fits_without_ede) & flag::tc) == 0);
+
+  auto too_big = answer_of_size(client, query, 65533);  // a stale 65,533-byte answer over TCP
+  finish_answer(too_big, client, query, Ede::stale_answer);
+  CHECK(too_big.size() <= 65535);
+  CHECK((flags_of(too_big) & flag::tc) != 0);
+  CHECK(ancount_of(too_big) == 0);
+  CHECK(opt_of(too_big).present);
+  ParsedQuery echoed;
+  REQUIRE(read_question(too_big, echoed));
+  CHECK(echoed.name() == query.name());
+}
+
+TEST_CASE("an upstream OPT is dropped whatever its owner (a pointer instead of the root)") {
+  auto answer =
+      test::reply_wire("a.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR, {"a.example. 60 IN A 192.0.2.1"}, {}, 4096);
+  // The OPT is last: root owner (1 byte), then TYPE. Make its owner a pointer to the question name.
+  auto at = answer.size() - 11;
+  REQUIRE(answer[at] == 0);
+  answer[at] = 0xc0;
+  answer.insert(answer.begin() + static_cast<long>(at) + 1, 12);
+  auto size = without_opt(answer, header_size + 11 + 4);
+  REQUIRE(size);
+  CHECK(*size == at);
+  CHECK(arcount_of(answer) == 0);
+}
