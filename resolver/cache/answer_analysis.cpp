@@ -40,6 +40,8 @@ AnswerAnalysis analyze_answer(dns::Bytes answer, const CacheSettings& s) {
   if (!dns::for_each_record(answer, question.question_end,
                             [&](const dns::RecordView& r) { return note(answer, r, out, w); }))
     return out;
+  // TTLs are rewritten in place on every hit: no name may read through one.
+  if (!dns::pointers_land_on_names(answer, question.question_end)) return out;
   auto rcode = dns::rcode_of(answer);
   if (rcode == dns::Rcode::servfail) {
     out.ttl = s.servfail_ttl;

@@ -8,7 +8,9 @@
 // Truncated answers, REFUSED, FORMERR and the like are never cached; SERVFAIL
 // only when `servfail_ttl` is set (RFC 2308 §7.1 allows up to five minutes).
 // Nor is an answer that still holds an OPT record: the transport strips the
-// upstream's, and one kept here would go to every client.
+// upstream's, and one kept here would go to every client; nor one with a
+// compression pointer that does not land on a name (it could point into a
+// TTL field the cache rewrites).
 #pragma once
 
 #include <array>

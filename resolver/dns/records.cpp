@@ -1,5 +1,7 @@
 #include "dns/records.hpp"
 
+#include <bitset>
+
 namespace diresolver::dns {
 
 std::optional<size_t> check_name(Bytes m, size_t pos) {
@@ -35,6 +37,50 @@ bool fixed_name_fixed(Bytes m, const RecordView& r, size_t before, size_t after)
 }
 
 }  // namespace
+
+namespace {
+
+// Marks the labels of the name at `pos` (until its first pointer, whose
+// target must be marked already); false when a pointer lands elsewhere.
+bool walk_name(Bytes m, size_t pos, std::bitset<65536>& label_starts) {
+  while (pos < m.size()) {
+    uint8_t len = m[pos];
+    if ((len & 0xc0) == 0xc0)
+      return pos + 1 < m.size() && label_starts[static_cast<size_t>(len & 0x3f) << 8 | m[pos + 1]];
+    label_starts[pos] = true;
+    if (len == 0) return true;
+    pos += 1 + len;
+  }
+  return false;
+}
+
+// The offsets of the names in a record's RDATA, for the types rdata_well_formed knows.
+bool walk_rdata_names(Bytes m, const RecordView& r, std::bitset<65536>& label_starts) {
+  switch (r.type) {
+    case 2:   // NS
+    case 5:   // CNAME
+    case 12:  // PTR
+      return walk_name(m, r.rdata, label_starts);
+    case 15: return walk_name(m, r.rdata + 2, label_starts);  // MX
+    case 33: return walk_name(m, r.rdata + 6, label_starts);  // SRV
+    case 6: {                                                 // SOA: mname, rname
+      auto rname = check_name(m.first(r.end()), r.rdata);
+      return rname && walk_name(m, r.rdata, label_starts) && walk_name(m, *rname, label_starts);
+    }
+    default: return true;
+  }
+}
+
+}  // namespace
+
+bool pointers_land_on_names(Bytes m, size_t question_end) {
+  static thread_local std::bitset<65536> label_starts;  // 8 KiB: not on every caller's stack
+  label_starts.reset();
+  if (!walk_name(m, header_size, label_starts)) return false;
+  return for_each_record(m, question_end, [&](const RecordView& r) {
+    return walk_name(m, r.owner, label_starts) && walk_rdata_names(m, r, label_starts);
+  });
+}
 
 bool rdata_well_formed(Bytes m, const RecordView& r) {
   switch (r.type) {

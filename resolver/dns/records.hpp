@@ -46,6 +46,13 @@ bool for_each_record(Bytes m, size_t pos, Visit&& visit) {
   return pos == m.size();
 }
 
+// Whether every compression pointer lands on a label of a name read before it
+// (the question, an owner, a name in the RDATA of the types below): RFC 1035
+// means pointers to names, but the walk only demands that they point back,
+// and a pointer into, say, a TTL field would read a different name once the
+// cache rewrites that TTL. Call on a message for_each_record accepted.
+bool pointers_land_on_names(Bytes m, size_t question_end);
+
 // Whether the RDATA of the types an answer to a DI client carries has the
 // shape its type demands (A, AAAA, NS, CNAME, SOA, PTR, MX, SRV); other types
 // are only bounded by RDLENGTH, as a forwarder passes them on untouched.

@@ -376,3 +376,27 @@ TEST_CASE("an answer whose only record was an OPT is not cached, with its OPT or
   cache.store(q.key(), answer, 0);
   CHECK(cache.lookup(q.key(), q.wire, q.parsed, 1000, false, out).status == CacheStatus::miss);
 }
+
+TEST_CASE("an answer with a compression pointer into a TTL field is not cached: aging it would change a name") {
+  // From issue 17: the second record's owner (c02b) points at the last byte of the first record's
+  // TTL (256: 00 00 01 00), a root name until the cache ages that TTL to 255 and it reads 0xff.
+  const char* hex =
+      "1234818000010002000000000874746c6261642d31076578616d706c650000010001c00c000100010000010000040a000001c02b000100"
+      "010000012c00040a000002";
+  std::vector<uint8_t> answer;
+  for (const char* p = hex; p[0] && p[1]; p += 2)
+    answer.push_back(static_cast<uint8_t>(std::stoi(std::string(p, 2), nullptr, 16)));
+  REQUIRE(answer.size() == 66);
+  auto q = make("ttlbad-1.example.");
+  REQUIRE(dns::check_upstream_answer(answer, 0x1234, q.parsed) == dns::AnswerCheck::ok);  // the walk accepts it
+  PacketCache cache({});
+  cache.store(q.key(), answer, 0);
+  std::vector<uint8_t> out;
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 1000, false, out).status == CacheStatus::miss);
+  // Ordinary compression (ldns compresses the owners below) is still cached.
+  cache.store(q.key(),
+              reply_wire("ttlbad-1.example.", LDNS_RR_TYPE_A, LDNS_RCODE_NOERROR,
+                         {"ttlbad-1.example. 60 IN A 192.0.2.1", "ttlbad-1.example. 60 IN A 192.0.2.2"}),
+              0);
+  CHECK(cache.lookup(q.key(), q.wire, q.parsed, 1000, false, out).status == CacheStatus::hit);
+}
