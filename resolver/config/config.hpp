@@ -89,6 +89,12 @@ struct ServerSettings {
   unsigned workers = 0;          // 0: one per core
   uint32_t tcp_idle_timeout_ms = 10'000;
   unsigned tcp_max_connections = 1024;  // per worker
+  // One client address's share of a worker's connections: a NAT'd site has
+  // few addresses, a runaway script on one host should not take them all.
+  unsigned tcp_max_connections_per_client = 128;
+  // Descriptors below the soft RLIMIT_NOFILE that client connections may not
+  // take, so upstream sockets and health probes can still open at the limit.
+  unsigned fd_reserve = 64;
   // Started as root (no systemd): switch to this user once every socket is bound.
   std::string user;
 };
@@ -115,6 +121,31 @@ struct UpstreamSettings {
   // last) while the deadline leaves room, instead of answering SERVFAIL.
   unsigned tries = 2;
   uint32_t tcp_idle_timeout_ms = 10'000;
+  // A connect to a server that neither accepts nor refuses fails its queries
+  // (and backs off) after this, instead of holding a socket until the deadline.
+  uint32_t tcp_connect_timeout_ms = 1'000;
+  // Upstream transactions one worker keeps open at once (Unbound's
+  // num-queries-per-thread); a query arriving when all are taken is dropped,
+  // and the client's retry finds room once the slow ones end.
+  unsigned max_in_flight = 4096;
+};
+
+enum class LimitAction { drop, refuse };
+template <>
+inline constexpr auto enum_names<LimitAction> = names("drop", "refuse");
+static_assert(check_enum_names(LimitAction::refuse));
+
+// Queries per second from one client prefix, as a token bucket (dnsdist's
+// MaxQPSIPRule, Unbound's ip-ratelimit). Off by default: a site's own phones
+// and servers are the clients, and a limit tuned wrong is an outage.
+struct RateLimitSettings {
+  uint32_t qps = 0;    // 0: off
+  uint32_t burst = 0;  // 0: the same as qps
+  unsigned ipv4_prefix = 32;
+  unsigned ipv6_prefix = 64;
+  LimitAction action = LimitAction::drop;
+  // Clients tracked at once; beyond it, new clients go unlimited until idle ones are forgotten.
+  unsigned max_clients = 100'000;
 };
 
 struct HealthConfig {
@@ -162,6 +193,7 @@ struct Config {
   ServerSettings server;
   std::vector<Prefix> acl;
   UpstreamSettings upstream;
+  RateLimitSettings ratelimit;
   HealthConfig health;
   CacheSettings cache;
   ReadinessSettings readiness;

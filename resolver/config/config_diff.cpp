@@ -51,7 +51,9 @@ std::vector<std::string> restart_only_changes(const Config& before, const Config
   if (!same_listen(before.server, after.server)) out.push_back("server.listen");
   if (before.server.workers != after.server.workers) out.push_back("server.workers");
   if (before.server.tcp_idle_timeout_ms != after.server.tcp_idle_timeout_ms ||
-      before.server.tcp_max_connections != after.server.tcp_max_connections)
+      before.server.tcp_max_connections != after.server.tcp_max_connections ||
+      before.server.tcp_max_connections_per_client != after.server.tcp_max_connections_per_client ||
+      before.server.fd_reserve != after.server.fd_reserve)
     out.push_back("server (tcp limits)");
   if (!same_cache(before.cache, after.cache)) out.push_back("cache");
   // The gate decides once, at start, whether it validates at all.
@@ -59,6 +61,8 @@ std::vector<std::string> restart_only_changes(const Config& before, const Config
   // Each worker's upstream TCP pool is made with it.
   if (before.upstream.tcp_idle_timeout_ms != after.upstream.tcp_idle_timeout_ms)
     out.push_back("upstream.tcp_idle_timeout_ms");
+  if (before.upstream.tcp_connect_timeout_ms != after.upstream.tcp_connect_timeout_ms)
+    out.push_back("upstream.tcp_connect_timeout_ms");
   bool admin_same = before.admin.listen.has_value() == after.admin.listen.has_value() &&
                     (!before.admin.listen || *before.admin.listen == *after.admin.listen);
   if (!admin_same) out.push_back("admin.listen");

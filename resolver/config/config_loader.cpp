@@ -161,7 +161,7 @@ void check_validation_names(const TomlTable& top, const Config& config) {
 Config load_config(const std::string& file) {
   auto root = TomlTable::parse_file(file);
   TomlTable top(root, file, "");
-  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "health", "cache", "readiness",
+  top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "ratelimit", "health", "cache", "readiness",
                   "admin", "region", "forward", "default"});
   Config config;
   config.file = file;
@@ -172,6 +172,7 @@ Config load_config(const std::string& file) {
   config.server = read_server_settings(top);
   config.acl = read_acl(top);
   config.upstream = read_upstream_settings(top);
+  config.ratelimit = read_ratelimit_settings(top);
   config.health = read_health_config(top);
   config.cache = read_cache_settings(top);
   config.readiness = read_readiness_settings(top);

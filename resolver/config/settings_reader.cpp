@@ -63,12 +63,16 @@ ServerSettings read_server_settings(const TomlTable& top) {
   auto table = top.table("server");
   std::vector<std::string> listen = {"127.0.0.1:53", "[::1]:53"};
   if (table) {
-    table->check_keys({"listen", "workers", "tcp_idle_timeout_ms", "tcp_max_connections", "user"});
+    table->check_keys({"listen", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
+                       "tcp_max_connections_per_client", "fd_reserve", "user"});
     listen = table->string_array("listen").value_or(listen);
     if (listen.empty()) table->fail("listen", "name at least one address");
     out.workers = table->integer_or("workers", out.workers, 0, 256);
     out.tcp_idle_timeout_ms = table->integer_or("tcp_idle_timeout_ms", out.tcp_idle_timeout_ms, 100, 3'600'000);
     out.tcp_max_connections = table->integer_or("tcp_max_connections", out.tcp_max_connections, 1, 65'535);
+    out.tcp_max_connections_per_client = table->integer_or("tcp_max_connections_per_client",
+                                                           out.tcp_max_connections_per_client, 1, 65'535);
+    out.fd_reserve = table->integer_or("fd_reserve", out.fd_reserve, 0, 65'535);
     out.user = table->string("user").value_or("");
     if (!out.user.empty() && !getpwnam(out.user.c_str())) table->fail("user", "no such user \"" + out.user + "\"");
   }
@@ -99,7 +103,7 @@ UpstreamSettings read_upstream_settings(const TomlTable& top) {
   auto table = top.table("upstream");
   if (!table) return out;
   table->check_keys({"attempt_timeout_ms", "attempt_timeout_min_ms", "deadline_ms", "selection", "hedge_delay_min_ms",
-                     "hedge_delay_max_ms", "tries", "tcp_idle_timeout_ms"});
+                     "hedge_delay_max_ms", "tries", "tcp_idle_timeout_ms", "tcp_connect_timeout_ms", "max_in_flight"});
   out.attempt_timeout_ms = table->integer_or("attempt_timeout_ms", out.attempt_timeout_ms, 10, 10'000);
   out.attempt_timeout_min_ms = table->integer_or("attempt_timeout_min_ms", out.attempt_timeout_min_ms, 1, 10'000);
   out.deadline_ms = table->integer_or("deadline_ms", out.deadline_ms, 10, 30'000);
@@ -107,10 +111,30 @@ UpstreamSettings read_upstream_settings(const TomlTable& top) {
   out.hedge_delay_max_ms = table->integer_or("hedge_delay_max_ms", out.hedge_delay_max_ms, 1, 10'000);
   out.tcp_idle_timeout_ms = table->integer_or("tcp_idle_timeout_ms", out.tcp_idle_timeout_ms, 100, 3'600'000);
   out.tries = table->integer_or("tries", out.tries, 1, 5);
+  out.tcp_connect_timeout_ms = table->integer_or("tcp_connect_timeout_ms", out.tcp_connect_timeout_ms, 10, 60'000);
+  out.max_in_flight = table->integer_or("max_in_flight", out.max_in_flight, 1, 1'000'000);
   if (auto selection = table->string("selection")) out.selection = parse_selection(*table, *selection);
   check_order(*table, "attempt_timeout_min_ms", out.attempt_timeout_min_ms, "attempt_timeout_ms",
               out.attempt_timeout_ms);
   check_order(*table, "hedge_delay_min_ms", out.hedge_delay_min_ms, "hedge_delay_max_ms", out.hedge_delay_max_ms);
+  return out;
+}
+
+RateLimitSettings read_ratelimit_settings(const TomlTable& top) {
+  RateLimitSettings out;
+  auto table = top.table("ratelimit");
+  if (!table) return out;
+  table->check_keys({"qps", "burst", "ipv4_prefix", "ipv6_prefix", "action", "max_clients"});
+  out.qps = table->integer_or("qps", out.qps, 0, 10'000'000);
+  out.burst = table->integer_or("burst", out.burst, 0, 10'000'000);
+  out.ipv4_prefix = table->integer_or("ipv4_prefix", out.ipv4_prefix, 8, 32);
+  out.ipv6_prefix = table->integer_or("ipv6_prefix", out.ipv6_prefix, 16, 128);
+  out.max_clients = table->integer_or("max_clients", out.max_clients, 16, 10'000'000);
+  if (auto action = table->string("action")) {
+    auto parsed = enum_from_name<LimitAction>(*action);
+    if (!parsed) table->fail("action", "expected \"drop\" or \"refuse\", got \"" + *action + "\"");
+    out.action = *parsed;
+  }
   return out;
 }
 

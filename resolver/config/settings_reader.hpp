@@ -11,6 +11,7 @@ namespace diresolver {
 ServerSettings read_server_settings(const TomlTable& top);
 std::vector<Prefix> read_acl(const TomlTable& top);
 UpstreamSettings read_upstream_settings(const TomlTable& top);
+RateLimitSettings read_ratelimit_settings(const TomlTable& top);
 HealthConfig read_health_config(const TomlTable& top);
 CacheSettings read_cache_settings(const TomlTable& top);
 ReadinessSettings read_readiness_settings(const TomlTable& top);

@@ -48,7 +48,7 @@ class Daemon {
     if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
     control_transport_ =
-        std::make_unique<TransportKit>(&control_, runtime_->config.upstream.tcp_idle_timeout_ms, control_counters_);
+        std::make_unique<TransportKit>(&control_, runtime_->config.upstream, control_counters_);
   }
   ~Daemon() {
     stop();

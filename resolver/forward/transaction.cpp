@@ -42,6 +42,7 @@ void Transaction::start(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr
   tries_used_.fill(0);
   retry_queue_.clear();
   retried_ = 0;
+  deadline_grace_ = {};
   // Each server over UDP, and maybe TCP after TC=1, each try.
   attempts_.reserve(2 * order_.size() * context_.settings.tries);
   retry_queue_.reserve(order_.size() * context_.settings.tries);
@@ -112,12 +113,12 @@ bool Transaction::launch(size_t server_index, Transport transport, Role role, In
   (transport == Transport::udp ? counters.queries_udp : counters.queries_tcp).inc();
   ExchangeRequest request{&server, packet_, &query_, attempt_timeout_ms(server_index, now)};
   auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
-  if (unused_exchange(transport).start(request, done)) {
-    ++in_flight_;
-    return true;
+  if (auto refused = unused_exchange(transport).start(request, done)) {
+    record_failure(attempts_.back(), *refused, now);
+    return false;
   }
-  record_failure(attempts_.back(), UpstreamError::network, now);
-  return false;
+  ++in_flight_;
+  return true;
 }
 
 Exchange& Transaction::unused_exchange(Transport transport) {
@@ -243,6 +244,9 @@ void Transaction::on_hedge(void* owner) {
 // The client's time is up: whatever is still in flight is abandoned.
 void Transaction::on_deadline(void* owner) {
   auto* self = static_cast<Transaction*>(owner);
+  auto& deadlines = self->context_.clock.deadlines();
+  if (self->deadline_grace_.wait_once_more(deadlines, self->deadline_timer_, on_deadline, self, self->context_.counters))
+    return;
   self->abandon_attempts();
   bool answered = self->phase_ == Phase::answered;
   self->end(answered ? ForwardStatus::answered : ForwardStatus::failed, self->context_.clock.now());

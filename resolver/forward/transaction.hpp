@@ -31,6 +31,7 @@
 #include "forward/forward_clock.hpp"
 #include "metrics/counters.hpp"
 #include "transport/exchange.hpp"
+#include "transport/exchange_judge.hpp"
 #include "upstream/upstream_set.hpp"
 
 namespace diresolver {
@@ -162,6 +163,7 @@ class Transaction {
   std::vector<uint8_t> fallback_answer_;
   uv::ListTimer hedge_timer_;
   uv::ListTimer deadline_timer_;
+  StallGrace deadline_grace_;  // a deadline met only because the loop stalled waits one turn for what arrived
 };
 
 }  // namespace diresolver

@@ -38,8 +38,8 @@ class Prober::Target {
   void send() {
     sent_ns_ = uv_hrtime();
     ExchangeRequest request{&server_, packet_, &parsed_, prober_.timeout_ms_};
-    if (!exchange_->start(request, [this](ExchangeResult&& r) { on_result(std::move(r)); }))
-      record(UpstreamError::network);
+    if (auto refused = exchange_->start(request, [this](ExchangeResult&& r) { on_result(std::move(r)); }))
+      record(*refused);
   }
 
   void on_result(ExchangeResult&& result) {

@@ -57,9 +57,19 @@ enum class Source { traffic, probes };
   F(tcp_connections_closed, "diresolver_tcp_connections_closed_total", Counter, client,                                \
     "Accepted client TCP connections since closed")                                                                    \
   F(tcp_connections_rejected, "diresolver_tcp_connections_rejected_total", Counter, client,                            \
-    "Client TCP connections closed at once at the limit")                                                              \
+    "Client TCP connections closed at once at a limit, by reason")                                                              \
   F(tcp_reads_paused, "diresolver_tcp_reads_paused_total", Counter, client,                                            \
     "Times a client TCP connection stopped being read: too many queries unanswered or answers unread")                 \
+  F(tcp_unread_closes, "diresolver_tcp_unread_closes_total", Counter, client,                                          \
+    "Client TCP connections closed for leaving too many answers unread")                                               \
+  F(dropped_queries, "diresolver_dropped_queries_total", Counter, client,                                              \
+    "Client queries dropped unanswered at a limit, by reason")                                                         \
+  F(ratelimit_untracked, "diresolver_ratelimit_untracked_total", Counter, client,                                      \
+    "Queries let through unlimited because the rate limiter's client table was full")                                  \
+  F(fd_exhausted, "diresolver_fd_exhausted_total", Counter, client,                                                    \
+    "Sockets not opened or connections not accepted for lack of file descriptors (or to keep server.fd_reserve)")      \
+  F(late_timeouts, "diresolver_late_timeouts_total", Counter, client,                                                  \
+    "Upstream attempt timeouts that fired late on a stalled loop and waited once more instead of failing")             \
   F(tcp_connections_open, "diresolver_tcp_connections", Gauge, client, "Client TCP connections open now")              \
   F(upstream_truncated_retries, "diresolver_upstream_truncated_retries_total", Counter, client,                        \
     "Truncated upstream UDP answers retried over TCP")                                                                 \
@@ -84,6 +94,8 @@ enum class Source { traffic, probes };
   F(upstream_probes, "diresolver_upstream_probes_total", Counter, upstream, "Health probes by result")                 \
   F(upstream_tcp_connections, "diresolver_upstream_tcp_connections_total", Counter, upstream,                          \
     "TCP connections opened to the server")                                                                            \
+  F(upstream_tcp_connect_timeouts, "diresolver_upstream_tcp_connect_timeouts_total", Counter, upstream,                \
+    "TCP connects to the server given up after upstream.tcp_connect_timeout_ms")                                       \
   F(upstream_rtt, "diresolver_upstream_rtt_seconds", Histogram, upstream, "Round-trip time of answers and probes")     \
   F(cache_hits, "diresolver_cache_hits_total", Counter, cache, "Answers served fresh from the cache")                  \
   F(cache_misses, "diresolver_cache_misses_total", Counter, cache, "Queries the cache could not answer")               \
@@ -145,6 +157,10 @@ constexpr const FamilyDef& def(Family family) { return family_defs[static_cast<s
   X(class_refused, refusals, "reason", "class")               \
   X(transfer_refused, refusals, "reason", "zone_transfer")    \
   X(no_recursion_refused, refusals, "reason", "no_recursion") \
+  X(rate_refused, refusals, "reason", "rate_limit")           \
+  X(rate_dropped, dropped_queries, "reason", "rate_limit")    \
+  X(in_flight_dropped, dropped_queries, "reason", "in_flight") \
+  X(rate_untracked, ratelimit_untracked, "", "")              \
   X(badvers, badvers_responses, "", "")                       \
   X(not_ready, not_ready_responses, "", "")                   \
   X(answered, relayed_responses, "", "")                      \
@@ -154,8 +170,13 @@ constexpr const FamilyDef& def(Family family) { return family_defs[static_cast<s
   X(udp_batched_answers, udp_batched_responses, "", "")       \
   X(tcp_connections, tcp_connections_accepted, "", "")        \
   X(tcp_closed, tcp_connections_closed, "", "")               \
-  X(tcp_rejected, tcp_connections_rejected, "", "")           \
+  X(tcp_rejected, tcp_connections_rejected, "reason", "connections") \
+  X(tcp_rejected_per_client, tcp_connections_rejected, "reason", "per_client") \
+  X(tcp_rejected_fds, tcp_connections_rejected, "reason", "fd_reserve") \
   X(tcp_paused, tcp_reads_paused, "", "")                     \
+  X(tcp_unread_closed, tcp_unread_closes, "", "")             \
+  X(fd_exhausted, fd_exhausted, "", "")                       \
+  X(late_timeouts, late_timeouts, "", "")                     \
   X(tcp_retries, upstream_truncated_retries, "", "")          \
   X(upstream_mismatched, upstream_ignored_packets, "", "")    \
   X(upstream_send_failures, upstream_send_failures, "", "")   \
@@ -178,6 +199,7 @@ constexpr const FamilyDef& def(Family family) { return family_defs[static_cast<s
   X(retries, upstream_retries, traffic, "", "")                   \
   X(late_answers, upstream_late_answers, traffic, "", "")         \
   X(tcp_connects, upstream_tcp_connections, traffic, "", "")      \
+  X(tcp_connect_timeouts, upstream_tcp_connect_timeouts, traffic, "", "") \
   X(probes_ok, upstream_probes, probes, "result", "ok")
 
 }  // namespace diresolver::metrics

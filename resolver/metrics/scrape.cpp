@@ -14,8 +14,10 @@ constexpr size_t always_listed_rcodes = 6;
 
 bool shown(Family family, const ScrapeInput& in) { return in.cache || def(family).part != Part::cache; }
 
+// The control loop counts only what it meets too (file descriptors), so it is summed in.
 void add_worker_counters(FamilySet& out, const ScrapeInput& in) {
-  const Workers& w = in.counters.traffic;
+  Workers w = in.counters.traffic;
+  if (in.counters.probes) w.push_back(in.counters.probes);
 #define DIRESOLVER_WORKER_FAMILY(field, family, label, value) \
   if (shown(Family::family, in))                              \
     out.add(Family::family, with({}, label, value), double(sum_workers(w, &WorkerCounters::field)));

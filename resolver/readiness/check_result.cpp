@@ -26,7 +26,8 @@ std::string_view advice(CheckResult r) {
 CheckResult judge_error(UpstreamError error) {
   switch (error) {
     case UpstreamError::timeout: return CheckResult::timeout;
-    case UpstreamError::network: return CheckResult::network;
+    case UpstreamError::network:
+    case UpstreamError::local: return CheckResult::network;
     case UpstreamError::refused: return CheckResult::refused;
     case UpstreamError::servfail: return CheckResult::servfail;
     case UpstreamError::malformed:

@@ -74,7 +74,7 @@ void Validator::launch(Check& check) {
     finish(check, judge_answer(result.answer(), check.zone_wire, static_cast<uint32_t>(rtt_ms), slow_ms), rtt_ms);
   };
   check.sent_ns = uv_hrtime();
-  if (!check.exchange->start(request, done)) finish(check, CheckResult::network, 0);
+  if (auto refused = check.exchange->start(request, done)) finish(check, judge_error(*refused), 0);
 }
 
 void Validator::finish(Check& check, CheckResult result, double rtt_ms) {
@@ -90,7 +90,7 @@ ValidationReport validate_once(RuntimePtr runtime) {
   ValidationReport report;
   {
     WorkerCounters counters(UpstreamRegistry::max_servers);
-    TransportKit transport(&loop, runtime->config.upstream.tcp_idle_timeout_ms, counters);
+    TransportKit transport(&loop, runtime->config.upstream, counters);
     // Every check has ended: the kit's sockets and idle connections need not linger.
     Validator validator(transport, std::move(runtime), [&](const ValidationReport& r) {
       report = r;

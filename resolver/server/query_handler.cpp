@@ -22,6 +22,7 @@ bool QueryHandler::handle(dns::Bytes packet, Client client) {
   if (time_responses_) client.received_ns = now.ns;
   (client.tcp ? counters_.queries_tcp : counters_.queries_udp).inc();
   auto check = dns::check_query(packet);
+  if (over_rate_limit(client, now)) return refused_for_rate(packet, check, client);
   if (answered_at_once(packet, check, client)) return check.verdict != dns::QueryVerdict::drop;
   const auto& query = check.query;
   if (refused_by_acl(packet, query, client) || refused_by_policy(packet, query, client)) return true;
@@ -29,7 +30,41 @@ bool QueryHandler::handle(dns::Bytes packet, Client client) {
   if (!route || held_by_gate(packet, query, *route, client)) return true;
   auto cached = answer_from_cache(packet, query, *route, client, now);
   if (cached == CacheStatus::hit || cached == CacheStatus::stale) return true;
+  if (dropped_at_capacity()) return false;
   misses_.forward(packet, query, set_of(*route), runtime_->generation, client, cached == CacheStatus::expired, now);
+  return true;
+}
+
+// Every packet counts, malformed ones too: a flood of garbage is a rate like any other.
+bool QueryHandler::over_rate_limit(const Client& client, Instant now) {
+  auto* limiter = runtime_->limiter.get();
+  if (!limiter) return false;
+  switch (limiter->admit(client.address.get(), now.ns)) {
+    case RateLimiter::Verdict::pass: return false;
+    case RateLimiter::Verdict::untracked: counters_.rate_untracked.inc(); return false;
+    case RateLimiter::Verdict::limited: return true;
+  }
+  return false;
+}
+
+// Dropped by default (a REFUSED to a spoofed flood is a reflection); REFUSED,
+// if configured, to well-formed queries only. True when answered.
+bool QueryHandler::refused_for_rate(dns::Bytes packet, const dns::QueryCheck& check, const Client& client) {
+  bool refuse = runtime_->limiter->settings().action == LimitAction::refuse && check.verdict == dns::QueryVerdict::ok;
+  if (!refuse) {
+    counters_.rate_dropped.inc();
+    return false;
+  }
+  counters_.rate_refused.inc();
+  send(client, check.query, dns::make_reply(packet, check.query, {dns::Rcode::refused}));
+  return true;
+}
+
+// Unbound's num-queries-per-thread: when every slot waits on an upstream, a
+// new miss is dropped, and the client's retry finds room once slow ones end.
+bool QueryHandler::dropped_at_capacity() {
+  if (!at_capacity()) return false;
+  counters_.in_flight_dropped.inc();
   return true;
 }
 
@@ -109,7 +144,7 @@ CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::Parsed
   switch (found.status) {
     case CacheStatus::hit:
       counters_.cache_hits.inc();
-      if (found.prefetch) misses_.refresh(packet, query, set_of(route), runtime_->generation, now);
+      if (found.prefetch && !at_capacity()) misses_.refresh(packet, query, set_of(route), runtime_->generation, now);
       dns::finish_answer(cached_, packet, query);
       send(client, query, cached_);
       break;
@@ -117,7 +152,7 @@ CacheStatus QueryHandler::answer_from_cache(dns::Bytes packet, const dns::Parsed
       counters_.cache_stale_served.inc();
       dns::finish_answer(cached_, packet, query, dns::Ede::stale_answer);
       send(client, query, cached_);
-      misses_.refresh(packet, query, set_of(route), runtime_->generation, now);
+      if (!at_capacity()) misses_.refresh(packet, query, set_of(route), runtime_->generation, now);
       break;
     case CacheStatus::miss:
     case CacheStatus::expired: counters_.cache_misses.inc(); break;

@@ -1,6 +1,6 @@
 // One client query's path through a worker, as a few named steps:
-//   check the packet → ACL → what is never forwarded → route → readiness gate
-//   → cache → the miss path (server/miss_path.hpp: forward, then relay, serve
+//   check the packet → rate limit → ACL → what is never forwarded → route → readiness gate
+//   → cache → in-flight limit → the miss path (server/miss_path.hpp: forward, then relay, serve
 //   stale or SERVFAIL).
 // Each step either answers the client itself or hands on; nothing here blocks.
 #pragma once
@@ -30,6 +30,10 @@ class QueryHandler {
   void use(RuntimePtr runtime) { runtime_ = std::move(runtime); }
 
  private:
+  bool over_rate_limit(const Client& client, Instant now);
+  bool refused_for_rate(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
+  bool at_capacity() const { return misses_.open_slots() >= runtime_->config.upstream.max_in_flight; }
+  bool dropped_at_capacity();
   bool answered_at_once(dns::Bytes packet, const dns::QueryCheck& check, const Client& client);
   bool refused_by_acl(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);
   bool refused_by_policy(dns::Bytes packet, const dns::ParsedQuery& query, const Client& client);

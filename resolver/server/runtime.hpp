@@ -1,6 +1,6 @@
 // What every worker shares for the life of one config: the config itself,
 // the router, the ACL and the upstream sets (indexed as Config::zones).
-// Immutable once built, and held by shared_ptr: a reload builds a new one,
+// Immutable once built (but for the rate limiter's buckets), and held by shared_ptr: a reload builds a new one,
 // and queries still in flight keep the old one alive until they finish.
 // The sets' servers carry health and RTT that change underneath (atomics)
 // and outlive a reload when unchanged (see UpstreamRegistry).
@@ -14,6 +14,7 @@
 #include "config/config.hpp"
 #include "net/address.hpp"
 #include "router/router.hpp"
+#include "server/rate_limiter.hpp"
 #include "upstream/upstream_registry.hpp"
 #include "upstream/upstream_set.hpp"
 
@@ -24,7 +25,8 @@ struct Runtime {
       : config(std::move(c)),
         zone_slots(slots_of(config.zones, registry)),
         router(config.zones, zone_slots),
-        acl(config.acl) {
+        acl(config.acl),
+        limiter(config.ratelimit.qps ? std::make_unique<RateLimiter>(config.ratelimit) : nullptr) {
     HealthSettings health{config.health.fall, config.health.rise};
     for (const auto& zone : config.zones) sets.emplace_back(zone, config.upstream.selection, health, registry);
   }
@@ -32,6 +34,8 @@ struct Runtime {
   std::vector<unsigned> zone_slots;  // route counter slot of each of config.zones
   Router router;
   Acl acl;
+  // Shared by every worker and fresh with each config: a reload forgets the buckets.
+  std::unique_ptr<RateLimiter> limiter;  // null: no [ratelimit]
   std::vector<UpstreamSet> sets;
   // Counts configs, so answers forwarded under one a reload replaced can be told apart.
   const uint64_t generation = next_generation();

@@ -7,16 +7,26 @@
 // its socket) alive, so an answer for a client that went away is simply dropped.
 // A client can make it hold only so much: it stops reading while `max_in_flight`
 // queries await answers, or while `max_unsent_bytes` of answers wait for a client
-// that does not read them, and reads on once both are below.
+// that does not read them, and reads on once both are below. Answers to queries
+// already taken still come, so a client that never reads is cut off once
+// `max_held_bytes` would be held for it.
+//
+// The listener accepts by itself (accept4 on a polled socket) rather than
+// through libuv, which retries a failing accept at once and spins its loop at
+// the file-descriptor limit: here a shortage pauses accepting for a moment,
+// and connections are refused while the descriptors left are the reserve kept
+// for upstream sockets, so UDP clients and health probes go on.
 #pragma once
 
 #include <uv.h>
 
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "dns/wire.hpp"
+#include "config/config.hpp"
 #include "server/listen_socket.hpp"
 #include "uv/handle.hpp"
 
@@ -28,14 +38,15 @@ struct WorkerCounters;
 
 class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
  public:
-  TcpConnection(uv_loop_t* loop, TcpListener& listener);
+  TcpConnection(uv_loop_t* loop, TcpListener& listener, const SockAddr& peer);
   TcpConnection(const TcpConnection&) = delete;
   TcpConnection& operator=(const TcpConnection&) = delete;
 
   static constexpr unsigned max_in_flight = 100;
   static constexpr size_t max_unsent_bytes = 256 * 1024;
+  static constexpr size_t max_held_bytes = 2 * max_unsent_bytes;
 
-  bool accept(uv_stream_t* server);
+  bool open(SocketFd fd);
   void send(dns::Bytes answer);
   void close();
 
@@ -47,6 +58,7 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
   void take_messages();
   void update_reading();
   void touch();
+  size_t held_bytes() const;
 
   TcpListener& listener_;
   SockAddr peer_;
@@ -61,8 +73,8 @@ class TcpConnection : public std::enable_shared_from_this<TcpConnection> {
 
 class TcpListener {
  public:
-  TcpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, WorkerCounters& counters, uint32_t idle_timeout_ms,
-              unsigned max_connections);
+  TcpListener(uv_loop_t* loop, SocketFd fd, QueryHandler& handler, WorkerCounters& counters,
+              const ServerSettings& settings);
   TcpListener(const TcpListener&) = delete;
   TcpListener& operator=(const TcpListener&) = delete;
 
@@ -70,16 +82,28 @@ class TcpListener {
 
  private:
   friend class TcpConnection;
-  static void on_connection(uv_stream_t* server, int status) noexcept;
-  void accept_one();
-  void forget(TcpConnection* connection);
+  static constexpr unsigned accepts_per_turn = 64;  // then UDP and timers get their turn
+  static constexpr uint64_t pause_ms = 250;         // after the kernel refused to accept
+
+  static void on_readable(uv_poll_t* poll, int status, int events) noexcept;
+  static void on_pause_over(uv_timer_t* timer) noexcept;
+  void accept_pending();
+  void admit(SocketFd fd, const sockaddr_storage& peer);
+  bool may_admit(int fd, const SockAddr& peer);
+  void pause_accepting(int error);
+  void forget(TcpConnection* connection, const SockAddr& peer);
 
   uv_loop_t* loop_;
   QueryHandler& handler_;
   WorkerCounters& counters_;
   uint32_t idle_timeout_ms_;
   unsigned max_connections_;
-  uv::Handle<uv_tcp_t> socket_;
+  unsigned max_per_client_;
+  unsigned fd_reserve_;
+  SocketFd listen_fd_;
+  uv::Handle<uv_poll_t> poll_;
+  uv::Handle<uv_timer_t> pause_;
+  std::unordered_map<std::string, unsigned> per_client_;  // open connections by client address
   std::vector<uint8_t> read_buffer_;  // shared by connections: reads are sequential
   std::unordered_map<TcpConnection*, std::shared_ptr<TcpConnection>> connections_;
 };

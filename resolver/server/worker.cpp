@@ -13,7 +13,7 @@ Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, co
   const auto& server = runtime->config.server;
   const auto& upstream = runtime->config.upstream;
   auto time = uv::TimeSource::of_loop(&loop_);
-  transport_ = std::make_unique<TransportKit>(&loop_, upstream.tcp_idle_timeout_ms, counters_);
+  transport_ = std::make_unique<TransportKit>(&loop_, upstream, counters_);
   forwarder_ = std::make_unique<Forwarder>(time, upstream, counters_, *transport_);
   responder_ = std::make_unique<ClientResponder>(counters_);
   misses_ = std::make_unique<MissPath>(*forwarder_, cache, *responder_, counters_, time);
@@ -21,8 +21,7 @@ Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, co
   for (auto& fd : sockets.udp)
     udp_.push_back(std::make_unique<UdpListener>(&loop_, std::move(fd), *handler_, counters_));
   for (auto& fd : sockets.tcp)
-    tcp_.push_back(std::make_unique<TcpListener>(&loop_, std::move(fd), *handler_, counters_,
-                                                 server.tcp_idle_timeout_ms, server.tcp_max_connections));
+    tcp_.push_back(std::make_unique<TcpListener>(&loop_, std::move(fd), *handler_, counters_, server));
   if (uv_async_init(&loop_, stop_signal_.get(), on_stop) != 0) throw std::runtime_error("uv_async_init failed");
   stop_signal_.adopt(this);
   stop_async_ = stop_signal_.get();

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <variant>
 
@@ -57,10 +58,10 @@ using ExchangeDone = std::function<void(ExchangeResult&&)>;
 class Exchange {
  public:
   virtual ~Exchange() = default;
-  // Sends the query. `done` is called exactly once, later, unless this returns
-  // false (nothing was sent and no callback comes: the caller records `network`)
-  // or abandon() is called first.
-  virtual bool start(const ExchangeRequest& request, ExchangeDone done) = 0;
+  // Sends the query. `done` is called exactly once, later, unless abandon() is
+  // called first or this returns why nothing was sent (`network`, or `local`
+  // when this host lacked a socket); then no callback comes.
+  [[nodiscard]] virtual std::optional<UpstreamError> start(const ExchangeRequest& request, ExchangeDone done) = 0;
   // Stops waiting, without calling back; a finished exchange ignores it.
   virtual void abandon() = 0;
 };

@@ -23,4 +23,13 @@ ExchangeResult timed_out(bool saw_mismatch) {
   return ExchangeResult::failed(saw_mismatch ? UpstreamError::mismatched : UpstreamError::timeout);
 }
 
+bool StallGrace::wait_once_more(uv::TimerList& timeouts, uv::ListTimer& timer, uv::ListTimer::Fire fire, void* owner,
+                                WorkerCounters& counters) {
+  if (granted || timeouts.lateness_ms() < late_ms) return false;
+  granted = true;
+  counters.late_timeouts.inc();
+  timeouts.start(timer, 1, fire, owner);
+  return true;
+}
+
 }  // namespace diresolver

@@ -5,11 +5,11 @@
 
 namespace diresolver {
 
-TransportKit::TransportKit(uv_loop_t* loop, uint32_t tcp_idle_ms, WorkerCounters& counters)
+TransportKit::TransportKit(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
     : counters_(counters),
       scratch_(65536),
       timeouts_(uv::TimeSource::of_loop(loop)),
-      tcp_(loop, tcp_idle_ms, counters, scratch_),
+      tcp_(loop, settings.tcp_idle_timeout_ms, settings.tcp_connect_timeout_ms, counters, scratch_),
       udp_(loop, counters) {}
 
 TransportKit::~TransportKit() { close(); }

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "config/config.hpp"
 #include "metrics/counters.hpp"
 #include "transport/exchange.hpp"
 #include "transport/query_id.hpp"
@@ -25,7 +26,7 @@ namespace diresolver {
 
 class TransportKit final : public ExchangeFactory {
  public:
-  TransportKit(uv_loop_t* loop, uint32_t tcp_idle_ms, WorkerCounters& counters);
+  TransportKit(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters);
   ~TransportKit() override;
   TransportKit(const TransportKit&) = delete;
   TransportKit& operator=(const TransportKit&) = delete;

@@ -4,22 +4,25 @@
 
 namespace diresolver {
 
-bool PooledUdpExchange::start(const ExchangeRequest& request, ExchangeDone done) {
+std::optional<UpstreamError> PooledUdpExchange::start(const ExchangeRequest& request, ExchangeDone done) {
   const auto& server = *request.server;
   auto& timeouts = kit_.timeouts_for(server);
-  if (!timeouts.is_open()) return false;  // shutting down: an attempt without a timeout could wait forever
+  if (!timeouts.is_open()) return UpstreamError::local;  // shutting down: without a timeout it could wait forever
   query_ = request.query;
   id_ = kit_.ids().next();
   dns::set_id(request.packet, id_);
   saw_mismatch_ = false;
+  grace_ = {};
+  timeouts_ = &timeouts;
   socket_ = kit_.udp().attach(server.id(), server.address(), id_, this);
-  if (!socket_ || !socket_->send(request.packet)) {
+  if (!socket_) return kit_.udp().lacked_descriptors() ? UpstreamError::local : UpstreamError::network;
+  if (!socket_->send(request.packet)) {
     leave_socket();
-    return false;
+    return UpstreamError::network;
   }
   done_ = std::move(done);
   timeouts.start(timer_, request.timeout_ms, on_timeout, this);
-  return true;
+  return std::nullopt;
 }
 
 void PooledUdpExchange::abandon() {
@@ -41,6 +44,7 @@ void PooledUdpExchange::on_socket_error() { finish(ExchangeResult::failed(Upstre
 
 void PooledUdpExchange::on_timeout(void* owner) {
   auto* self = static_cast<PooledUdpExchange*>(owner);
+  if (self->grace_.wait_once_more(*self->timeouts_, self->timer_, on_timeout, self, self->kit_.counters())) return;
   self->finish(timed_out(self->saw_mismatch_));
 }
 

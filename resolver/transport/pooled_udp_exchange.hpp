@@ -9,6 +9,7 @@
 #pragma once
 
 #include "transport/exchange.hpp"
+#include "transport/exchange_judge.hpp"
 #include "transport/kit.hpp"
 #include "uv/timer_list.hpp"
 
@@ -18,7 +19,7 @@ class PooledUdpExchange final : public Exchange, private UdpWaiter {
  public:
   explicit PooledUdpExchange(TransportKit& kit) : kit_(kit) {}
   ~PooledUdpExchange() override { abandon(); }
-  bool start(const ExchangeRequest& request, ExchangeDone done) override;
+  std::optional<UpstreamError> start(const ExchangeRequest& request, ExchangeDone done) override;
   void abandon() override;
 
  private:
@@ -33,7 +34,9 @@ class PooledUdpExchange final : public Exchange, private UdpWaiter {
   uint16_t id_ = 0;
   ExchangeDone done_;
   PooledSocket* socket_ = nullptr;
+  uv::TimerList* timeouts_ = nullptr;  // the server's list, while started
   uv::ListTimer timer_;
+  StallGrace grace_;
   bool saw_mismatch_ = false;
 };
 

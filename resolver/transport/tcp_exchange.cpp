@@ -4,29 +4,35 @@
 
 namespace diresolver {
 
-bool TcpExchange::start(const ExchangeRequest& request, ExchangeDone done) {
+std::optional<UpstreamError> TcpExchange::start(const ExchangeRequest& request, ExchangeDone done) {
   auto& timeouts = kit_.timeouts_for(*request.server);
-  if (!timeouts.is_open()) return false;
+  if (!timeouts.is_open()) return UpstreamError::local;
   server_ = request.server;
   query_ = request.query;
   packet_.assign(request.packet.begin(), request.packet.end());
   resent_ = saw_mismatch_ = false;
-  if (!submit()) return false;
+  grace_ = {};
+  timeouts_ = &timeouts;
+  if (auto refused = submit()) return refused;
   done_ = std::move(done);
   timeouts.start(timer_, request.timeout_ms, on_timeout, this);
-  return true;
+  return std::nullopt;
 }
 
-bool TcpExchange::submit() {
+std::optional<UpstreamError> TcpExchange::submit() {
   // A few draws make a clash vanishingly unlikely even with thousands in flight.
   for (int draw = 0; draw < 8; ++draw) {
     id_ = kit_.ids().next();
     dns::set_id(packet_, id_);
     auto result = kit_.tcp().submit(*server_, packet_, this);
-    if (result == SubmitResult::sent) return waiting_ = true;
-    if (result == SubmitResult::unavailable) return false;
+    if (result == SubmitResult::sent) {
+      waiting_ = true;
+      return std::nullopt;
+    }
+    if (result == SubmitResult::no_descriptors) return UpstreamError::local;
+    if (result == SubmitResult::unavailable) return UpstreamError::network;
   }
-  return false;
+  return UpstreamError::network;
 }
 
 void TcpExchange::abandon() {
@@ -54,15 +60,19 @@ bool TcpExchange::on_answer(dns::Bytes message) {
 
 void TcpExchange::on_connection_failed() {
   waiting_ = false;
+  auto error = UpstreamError::network;
   if (!resent_) {
     resent_ = true;
-    if (submit()) return;
+    auto refused = submit();
+    if (!refused) return;
+    error = *refused;
   }
-  finish(ExchangeResult::failed(UpstreamError::network));
+  finish(ExchangeResult::failed(error));
 }
 
 void TcpExchange::on_timeout(void* owner) {
   auto* self = static_cast<TcpExchange*>(owner);
+  if (self->grace_.wait_once_more(*self->timeouts_, self->timer_, on_timeout, self, self->kit_.counters())) return;
   self->finish(timed_out(self->saw_mismatch_));
 }
 

@@ -11,6 +11,7 @@
 
 #include "transport/exchange.hpp"
 #include "transport/kit.hpp"
+#include "transport/exchange_judge.hpp"
 #include "uv/timer_list.hpp"
 
 namespace diresolver {
@@ -19,11 +20,11 @@ class TcpExchange final : public Exchange, private PendingAnswer {
  public:
   explicit TcpExchange(TransportKit& kit) : kit_(kit) {}
   ~TcpExchange() override { abandon(); }
-  bool start(const ExchangeRequest& request, ExchangeDone done) override;
+  std::optional<UpstreamError> start(const ExchangeRequest& request, ExchangeDone done) override;
   void abandon() override;
 
  private:
-  bool submit();
+  std::optional<UpstreamError> submit();  // nullopt: sent
   bool on_answer(dns::Bytes message) override;
   void on_connection_failed() override;
   static void on_timeout(void* self);
@@ -40,7 +41,9 @@ class TcpExchange final : public Exchange, private PendingAnswer {
   bool saw_mismatch_ = false;
   std::vector<uint8_t> answer_;  // the connection's buffer moves on once a message is dispatched
   ExchangeDone done_;
+  uv::TimerList* timeouts_ = nullptr;  // the server's list, while started
   uv::ListTimer timer_;
+  StallGrace grace_;
 };
 
 }  // namespace diresolver

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "net/fd_limit.hpp"
 #include "uv/boundary.hpp"
 #include "uv/write.hpp"
 
@@ -15,18 +16,21 @@ constexpr int64_t max_backoff_ms = 5000;
 UpstreamConnection::UpstreamConnection(TcpPool& pool, const Upstream& server)
     : pool_(pool), server_id_(server.id()), address_(server.address()) {}
 
-bool UpstreamConnection::open() {
-  if (uv_tcp_init(pool_.loop_, socket_.get()) != 0) return false;
+// Until connected, the idle timer bounds the connect: a server that neither
+// accepts nor refuses must not hold its queries (and a socket) until they time out.
+int UpstreamConnection::open() {
+  if (int error = uv_tcp_init(pool_.loop_, socket_.get())) return error;
   socket_.adopt(this);
-  if (uv_timer_init(pool_.loop_, idle_.get()) != 0) return false;
+  if (int error = uv_timer_init(pool_.loop_, idle_.get())) return error;
   idle_.adopt(this);
-  uv_tcp_nodelay(socket_.get(), 1);
   // Freed by its callback, which libuv also calls (ECANCELED) when we close first.
   auto connect = std::make_unique<uv_connect_t>();
-  if (uv_tcp_connect(connect.get(), socket_.get(), address_.get(), on_connect) != 0) return false;
+  if (int error = uv_tcp_connect(connect.get(), socket_.get(), address_.get(), on_connect)) return error;
   (void)connect.release();
+  uv_tcp_nodelay(socket_.get(), 1);
+  uv_timer_start(idle_.get(), on_idle, pool_.connect_timeout_ms_, 0);
   pool_.counters_.servers[server_id_].tcp_connects.inc();
-  return true;
+  return 0;
 }
 
 void UpstreamConnection::on_connect(uv_connect_t* req, int status) noexcept {
@@ -45,6 +49,7 @@ void UpstreamConnection::on_connect(uv_connect_t* req, int status) noexcept {
 void UpstreamConnection::connected() {
   connected_ = true;
   pool_.connect_succeeded(this);
+  update_idle_timer();
   if (uv_read_start(reinterpret_cast<uv_stream_t*>(socket_.get()), on_alloc, on_read) != 0) return close();
   auto unsent = std::move(unsent_);
   for (const auto& packet : unsent)
@@ -76,7 +81,7 @@ void UpstreamConnection::cancel(uint16_t id, PendingAnswer* waiter) {
 }
 
 void UpstreamConnection::update_idle_timer() {
-  if (closed_ || !idle_.is_open()) return;
+  if (closed_ || !idle_.is_open() || !connected_) return;
   if (pending_.empty())
     uv_timer_start(idle_.get(), on_idle, pool_.idle_ms_, 0);
   else
@@ -86,7 +91,13 @@ void UpstreamConnection::update_idle_timer() {
 void UpstreamConnection::on_idle(uv_timer_t* timer) noexcept {
   uv::at_boundary("UpstreamConnection::on_idle", [&] {
     auto* self = uv::Handle<uv_timer_t>::owner_of<UpstreamConnection>(timer);
-    if (self && self->pending_.empty()) self->close();
+    if (!self) return;
+    if (!self->connected_) {
+      self->pool_.counters_.servers[self->server_id_].tcp_connect_timeouts.inc();
+      self->pool_.connect_failed(self);
+      return self->close();
+    }
+    if (self->pending_.empty()) self->close();
   });
 }
 
@@ -146,8 +157,14 @@ void UpstreamConnection::close() {
   for (auto& [id, waiter] : waiting) waiter->on_connection_failed();
 }
 
-TcpPool::TcpPool(uv_loop_t* loop, uint32_t idle_ms, WorkerCounters& counters, std::vector<uint8_t>& scratch)
-    : loop_(loop), idle_ms_(idle_ms), counters_(counters), scratch_(scratch), graveyard_(loop) {}
+TcpPool::TcpPool(uv_loop_t* loop, uint32_t idle_ms, uint32_t connect_timeout_ms, WorkerCounters& counters,
+                 std::vector<uint8_t>& scratch)
+    : loop_(loop),
+      idle_ms_(idle_ms),
+      connect_timeout_ms_(connect_timeout_ms),
+      counters_(counters),
+      scratch_(scratch),
+      graveyard_(loop) {}
 
 TcpPool::~TcpPool() { close_all(); }
 
@@ -156,13 +173,21 @@ SubmitResult TcpPool::submit(const Upstream& server, dns::Bytes packet, PendingA
   if (!slot.connection) {
     if (monotonic_ms() < slot.retry_at_ms) return SubmitResult::unavailable;
     slot.connection = std::make_unique<UpstreamConnection>(*this, server);
-    if (!slot.connection->open()) {
-      connect_failed(slot.connection.get());
-      slot.connection->close();
-      return SubmitResult::unavailable;
-    }
+    if (int error = slot.connection->open()) return open_failed(slot, error);
   }
   return slot.connection->submit(packet, waiter);
+}
+
+SubmitResult TcpPool::open_failed(ServerSlot& slot, int error) {
+  bool lacked_descriptors = fd_limit::is_shortage(error);
+  if (lacked_descriptors) {
+    counters_.fd_exhausted.inc();
+    fd_limit::report("an upstream TCP connection could not be opened");
+  } else {
+    connect_failed(slot.connection.get());
+  }
+  slot.connection->close();
+  return lacked_descriptors ? SubmitResult::no_descriptors : SubmitResult::unavailable;
 }
 
 // A reload gave the id to another server: the old address's connection and backoff leave the slot.

@@ -35,7 +35,7 @@ class PendingAnswer {
 
 class TcpPool;
 
-enum class SubmitResult { sent, id_in_use, unavailable };
+enum class SubmitResult { sent, id_in_use, unavailable, no_descriptors };
 
 class UpstreamConnection {
  public:
@@ -43,7 +43,7 @@ class UpstreamConnection {
   UpstreamConnection(const UpstreamConnection&) = delete;
   UpstreamConnection& operator=(const UpstreamConnection&) = delete;
 
-  bool open();
+  int open();  // 0, or libuv's error
   unsigned server_id() const { return server_id_; }
   bool idle() const { return pending_.empty(); }
   SubmitResult submit(dns::Bytes packet, PendingAnswer* waiter);
@@ -76,12 +76,14 @@ class UpstreamConnection {
 
 class TcpPool {
  public:
-  TcpPool(uv_loop_t* loop, uint32_t idle_ms, WorkerCounters& counters, std::vector<uint8_t>& scratch);
+  TcpPool(uv_loop_t* loop, uint32_t idle_ms, uint32_t connect_timeout_ms, WorkerCounters& counters,
+          std::vector<uint8_t>& scratch);
   ~TcpPool();
   TcpPool(const TcpPool&) = delete;
   TcpPool& operator=(const TcpPool&) = delete;
 
   // unavailable: the server is in connect backoff (or the socket failed);
+  // no_descriptors: this host is out of file descriptors (no backoff: not the server's fault);
   // id_in_use: pick another ID, this one already waits on the connection.
   SubmitResult submit(const Upstream& server, dns::Bytes packet, PendingAnswer* waiter);
   void cancel(const Upstream& server, uint16_t id, PendingAnswer* waiter);
@@ -99,6 +101,7 @@ class TcpPool {
     int64_t retry_at_ms = 0;
   };
   ServerSlot& slot_for(const Upstream& server);
+  SubmitResult open_failed(ServerSlot& slot, int error);
   void retire(std::unique_ptr<UpstreamConnection> connection);
   ServerSlot* slot_of(UpstreamConnection* connection);  // nullptr once another connection holds the slot
   void connect_failed(UpstreamConnection* connection);
@@ -107,6 +110,7 @@ class TcpPool {
 
   uv_loop_t* loop_;
   uint32_t idle_ms_;
+  uint32_t connect_timeout_ms_;
   WorkerCounters& counters_;
   std::vector<uint8_t>& scratch_;
   std::unordered_map<unsigned, ServerSlot> slots_;            // by Upstream::id()

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/fd_limit.hpp"
 #include "uv/boundary.hpp"
 
 namespace diresolver {
@@ -15,8 +16,10 @@ PooledSocket::PooledSocket(UdpSocketPool& pool, const SockAddr& server, uint8_t*
   socket_.adopt(this);
   sockaddr_storage any{};
   any.ss_family = static_cast<sa_family_t>(server.family());  // any address, kernel-chosen random port
-  open_ = uv_udp_bind(socket_.get(), reinterpret_cast<const sockaddr*>(&any), 0) == 0 &&
-          uv_udp_connect(socket_.get(), server.get()) == 0 && uv_udp_recv_start(socket_.get(), on_alloc, on_recv) == 0;
+  // The bind creates the socket: where a shortage of descriptors shows.
+  lacked_descriptors_ = fd_limit::is_shortage(uv_udp_bind(socket_.get(), reinterpret_cast<const sockaddr*>(&any), 0));
+  open_ = !lacked_descriptors_ && uv_udp_connect(socket_.get(), server.get()) == 0 &&
+          uv_udp_recv_start(socket_.get(), on_alloc, on_recv) == 0;
   uv_os_fd_t fd;
   if (open_ && uv_fileno(socket_.base(), &fd) == 0) fd_ = fd;
   open_ = open_ && fd_ >= 0;
@@ -116,6 +119,7 @@ void UdpSocketPool::flush_all() {
 
 PooledSocket* UdpSocketPool::attach(unsigned server_id, const SockAddr& server, uint16_t id, UdpWaiter* waiter) {
   sweep();
+  lacked_descriptors_ = false;
   auto& sockets = servers_[server_id];
   if (!(sockets.address == server)) {  // the id now names another server (a reload)
     for (auto& socket : sockets.active) retire(std::move(socket));
@@ -132,11 +136,20 @@ PooledSocket* UdpSocketPool::pick(ServerSockets& sockets, uint16_t id) {
     if (slot >= sockets.active.size()) sockets.active.resize(slot + 1);
     auto& socket = sockets.active[slot];
     if (socket && (!socket->open() || socket->uses >= uses_per_socket)) retire(std::move(socket));
-    if (!socket)
-      socket = std::make_unique<PooledSocket>(*this, sockets.address, read_buffer_.get(), read_batch * slice);
+    if (!socket) socket = open_socket(sockets.address);
     if (socket->open() && !socket->has(id)) return socket.get();
   }
   return nullptr;
+}
+
+std::unique_ptr<PooledSocket> UdpSocketPool::open_socket(const SockAddr& server) {
+  auto socket = std::make_unique<PooledSocket>(*this, server, read_buffer_.get(), read_batch * slice);
+  if (socket->lacked_descriptors()) {
+    lacked_descriptors_ = true;
+    counters_.fd_exhausted.inc();
+    fd_limit::report("an upstream UDP socket could not be opened");
+  }
+  return socket;
 }
 
 void UdpSocketPool::retire(std::unique_ptr<PooledSocket> socket) {

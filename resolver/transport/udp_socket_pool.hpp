@@ -49,6 +49,7 @@ class PooledSocket {
   PooledSocket& operator=(const PooledSocket&) = delete;
 
   bool open() const { return open_; }
+  bool lacked_descriptors() const { return lacked_descriptors_; }
   bool has(uint16_t id) const { return waiting_.find(id) != nullptr; }
   bool idle() const { return waiting_.size() == 0; }
   bool attach(uint16_t id, UdpWaiter* waiter);
@@ -71,6 +72,7 @@ class PooledSocket {
   uv::Handle<uv_udp_t> socket_;
   int fd_ = -1;
   bool open_ = false;
+  bool lacked_descriptors_ = false;
   InFlightTable<UdpWaiter, 512> waiting_;  // twice uses_per_socket (checked below)
   DatagramBatch queries_;
   bool waiting_for_turn_end_ = false;  // listed in the pool's unsent_
@@ -91,6 +93,8 @@ class UdpSocketPool {
   // A socket to `server` (registry id `server_id`) on which `id` now waits
   // for `waiter`; nullptr if no socket could be opened or `id` is taken on all.
   PooledSocket* attach(unsigned server_id, const SockAddr& server, uint16_t id, UdpWaiter* waiter);
+  // Whether the last attach() found no socket for lack of file descriptors.
+  bool lacked_descriptors() const { return lacked_descriptors_; }
   void close_all();
 
  private:
@@ -104,6 +108,7 @@ class UdpSocketPool {
     size_t next = 0;
   };
   PooledSocket* pick(ServerSockets& sockets, uint16_t id);
+  std::unique_ptr<PooledSocket> open_socket(const SockAddr& server);
   void retire(std::unique_ptr<PooledSocket> socket);
   void sweep();
 
@@ -114,6 +119,7 @@ class UdpSocketPool {
   std::list<std::unique_ptr<PooledSocket>> draining_;  // retired, closed once nobody waits
   std::vector<PooledSocket*> unsent_;                  // sockets with queries kept for this turn's end
   bool flushing_ = false;                              // no socket is closed while the turn's queries go out
+  bool lacked_descriptors_ = false;
   uv::EndOfTurn end_of_turn_;
 };
 

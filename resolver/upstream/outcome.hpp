@@ -19,11 +19,12 @@ enum class UpstreamError {
   servfail,    // the server answered SERVFAIL, or another error RCODE (FORMERR, NOTIMP, ...)
   malformed,   // the answer matched our query but did not parse
   mismatched,  // only wrong-ID / wrong-question / wrong-source packets arrived
+  local,       // this host could not ask (out of file descriptors, shutting down): health ignores it
 };
 template <>
 inline constexpr auto enum_names<UpstreamError> = names("timeout", "network", "refused", "servfail", "malformed",
-                                                        "mismatched");
-static_assert(check_enum_names(UpstreamError::mismatched));
+                                                        "mismatched", "local");
+static_assert(check_enum_names(UpstreamError::local));
 
 // What a well-formed answer that matches the question says about its server:
 // nullopt when the server answered the question (NOERROR, NXDOMAIN, YXDOMAIN

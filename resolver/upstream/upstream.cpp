@@ -23,6 +23,8 @@ HealthTransition Upstream::report_success(ResultSource source, uint32_t rtt_us, 
 HealthTransition Upstream::report_failure(ResultSource source, UpstreamError error, int64_t now_ms) {
   std::lock_guard lock(mutex_);
   if (source == ResultSource::probe) last_probe_ = ProbeRecord{error, now_ms};
+  // No socket for the query says nothing about the server: a DI outage must not page when we ran out of fds.
+  if (error == UpstreamError::local) return HealthTransition::none;
   return settle(state_.record_failure(error), now_ms);
 }
 

@@ -68,6 +68,7 @@ void TimerList::fire_due() {
   while (head_ && head_->due_ms_ <= now) {
     ListTimer& due = *head_;
     unlink(due);
+    firing_lateness_ms_ = now - due.due_ms_;
     // One timer's exception must not stall the others, nor leave the list unarmed.
     at_boundary("a list timer's callback", [&] { due.fire_(due.owner_); });
   }
@@ -96,6 +97,7 @@ void ManualTime::advance_to(Instant when) {
   while (auto* list = earliest_due(by_ms)) {
     ListTimer& due = *list->head_;
     if (due.due_ms_ * 1'000'000 > now_.ns) now_ = {due.due_ms_ * 1'000'000};
+    list->firing_lateness_ms_ = static_cast<uint64_t>(now_.ms()) - due.due_ms_;
     list->unlink(due);
     due.fire_(due.owner_);
   }

@@ -41,6 +41,8 @@ class ManualTime {
   Instant now() const { return now_; }
   void advance_to(Instant when);
   void advance_ms(uint64_t ms) { advance_to({now_.ns + ms * 1'000'000}); }
+  // Time passes and nothing fires, as on a stalled loop: the next advance fires late.
+  void stall_ms(uint64_t ms) { now_ = {now_.ns + ms * 1'000'000}; }
 
  private:
   friend class TimerList;
@@ -104,6 +106,10 @@ class TimerList {
   // Stops every timer and releases the libuv timer; starts after this do nothing.
   void close();
   bool is_open() const { return open_; }
+  // Inside a callback: how long after its due time it fired. A stalled loop
+  // (descheduled, or a long turn) fires timers late, and libuv runs timers
+  // before it reads sockets: what arrived meanwhile has not been read yet.
+  uint64_t lateness_ms() const { return firing_lateness_ms_; }
 
  private:
   friend class ListTimer;
@@ -121,6 +127,7 @@ class TimerList {
   ListTimer* tail_ = nullptr;
   static constexpr uint64_t not_armed = UINT64_MAX;
   uint64_t armed_for_ms_ = not_armed;  // the due time the libuv timer fires at
+  uint64_t firing_lateness_ms_ = 0;
 };
 
 }  // namespace diresolver::uv

@@ -63,19 +63,19 @@ class ScriptedExchanges final : public ExchangeFactory {
    public:
     Scripted(ScriptedExchanges& owner, Transport transport) : owner_(owner), transport_(transport) {}
     ~Scripted() override { abandon(); }
-    bool start(const ExchangeRequest& request, ExchangeDone done) override {
+    std::optional<UpstreamError> start(const ExchangeRequest& request, ExchangeDone done) override {
       const auto& name = request.server->name();
       auto where = name + "/" + std::string(name_of(transport_));
       if (owner_.unreachable.count(name)) {
         owner_.log_.add(where + " fails at once");
-        return false;
+        return UpstreamError::network;
       }
       owner_.log_.add("#" + std::to_string(owner_.attempts.size()) + " " + where + " " +
                       std::to_string(request.timeout_ms) + "ms");
       number_ = owner_.attempts.size();
       owner_.attempts.push_back({name, transport_, std::move(done), this});
       owner_.timeouts_.start(timeout_, request.timeout_ms, on_timeout, this);
-      return true;
+      return std::nullopt;
     }
     void abandon() override {
       if (number_ < owner_.attempts.size() && owner_.attempts[number_].done) {

@@ -280,7 +280,7 @@ struct CountingResponder final : Responder {
 // A real worker's miss path: transport kit, forwarder and miss path on one loop.
 struct LoopWorld {
   explicit LoopWorld(uv_loop_t* loop, const SockAddr& upstream)
-      : transport(loop, 10'000, counters),
+      : transport(loop, UpstreamSettings{}, counters),
         forwarder(uv::TimeSource::of_loop(loop), UpstreamSettings{}, counters, transport),
         misses(forwarder, nullptr, responder, counters, uv::TimeSource::of_loop(loop)),
         set(std::make_shared<UpstreamSet>(zone_served_by({{"echo", upstream}}), Selection::lowest_rtt, HealthSettings{},

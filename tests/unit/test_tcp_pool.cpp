@@ -102,7 +102,7 @@ struct Fixture {
 
   explicit Fixture(uint32_t idle_ms) {
     REQUIRE(uv_loop_init(&loop) == 0);
-    pool = std::make_unique<TcpPool>(&loop, idle_ms, counters, scratch);
+    pool = std::make_unique<TcpPool>(&loop, idle_ms, 1000, counters, scratch);
   }
   ~Fixture() {
     pool.reset();
