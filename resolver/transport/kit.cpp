@@ -8,6 +8,7 @@ namespace diresolver {
 TransportKit::TransportKit(uv_loop_t* loop, const UpstreamSettings& settings, WorkerCounters& counters)
     : counters_(counters),
       scratch_(65536),
+      tcp_answer_(65535),
       timeouts_(uv::TimeSource::of_loop(loop)),
       tcp_(loop, settings.tcp_idle_timeout_ms, settings.tcp_connect_timeout_ms, counters, scratch_),
       udp_(loop, counters) {}

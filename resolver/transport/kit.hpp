@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -49,10 +50,17 @@ class TransportKit final : public ExchangeFactory {
   UdpSocketPool& udp() { return udp_; }
   TcpPool& tcp() { return tcp_; }
   uv::TimerList& timeouts_for(const Upstream& server) { return timeouts_.of(server.id()); }
+  // A writable copy of a TCP answer, valid until the next: one buffer per loop,
+  // not one per exchange (a worker keeps thousands of exchanges for reuse).
+  std::span<uint8_t> tcp_answer(dns::Bytes message) {
+    std::copy(message.begin(), message.end(), tcp_answer_.begin());
+    return {tcp_answer_.data(), message.size()};
+  }
 
   WorkerCounters& counters_;
   QueryIdSource ids_;
-  std::vector<uint8_t> scratch_;  // TCP reads: one connection at a time per loop
+  std::vector<uint8_t> scratch_;     // TCP reads: one connection at a time per loop
+  std::vector<uint8_t> tcp_answer_;  // see tcp_answer()
   uv::TimerListsById timeouts_;
   TcpPool tcp_;
   UdpSocketPool udp_;

@@ -47,8 +47,10 @@ void TcpExchange::stop_waiting() {
 }
 
 bool TcpExchange::on_answer(dns::Bytes message) {
-  answer_.assign(message.begin(), message.end());
-  auto result = judge_answer(answer_, id_, *query_, kit_.counters());
+  // The connection's buffer moves on once a message is dispatched; the kit's
+  // one answer buffer is free, since each answer is done with before the next.
+  auto answer = kit_.tcp_answer(message);
+  auto result = judge_answer(answer, id_, *query_, kit_.counters());
   if (!result) {
     saw_mismatch_ = true;
     return false;

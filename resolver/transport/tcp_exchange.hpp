@@ -39,7 +39,6 @@ class TcpExchange final : public Exchange, private PendingAnswer {
   bool waiting_ = false;
   bool resent_ = false;
   bool saw_mismatch_ = false;
-  std::vector<uint8_t> answer_;  // the connection's buffer moves on once a message is dispatched
   ExchangeDone done_;
   uv::TimerList* timeouts_ = nullptr;  // the server's list, while started
   uv::ListTimer timer_;
