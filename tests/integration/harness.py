@@ -14,6 +14,7 @@ import ipaddress
 import json
 import os
 import re
+import resource
 import signal
 import socket
 import struct
@@ -274,11 +275,13 @@ class Daemon:
     On exit: SIGTERM, wait (10 s), assert exit code 0 and parse the stats line into
     `.stats`. `.stderr` holds everything the daemon logged so far. env: variables added
     to (value None: removed from) the daemon's environment, e.g. NOTIFY_SOCKET.
+    nofile: the daemon's RLIMIT_NOFILE (soft and hard), as `prlimit --nofile=N:N` sets it.
     """
 
-    def __init__(self, config=None, address=DAEMON_ADDR, port=DAEMON_PORT, env=None):
+    def __init__(self, config=None, address=DAEMON_ADDR, port=DAEMON_PORT, env=None, nofile=None):
         self.config = base_config() if config is None else config
         self.env = env
+        self.nofile = nofile
         self.address = address
         self.port = port
         self.stats = None
@@ -320,7 +323,7 @@ class Daemon:
         self.proc = subprocess.Popen(
             [daemon_binary(), "run", "-c", self.config_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True, preexec_fn=_die_with_parent, env=env)
+            text=True, preexec_fn=self._preexec, env=env)
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         try:
@@ -329,6 +332,11 @@ class Daemon:
             self._kill()
             raise
         return self
+
+    def _preexec(self):
+        _die_with_parent()
+        if self.nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def _read_stderr(self):
         for line in self.proc.stderr:

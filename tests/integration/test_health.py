@@ -30,7 +30,7 @@ DI2_IP = harness.FAKES[DI2][1]
 IAD, DFW = harness.DISPLAY_NAMES[DI1], harness.DISPLAY_NAMES[DI2]
 FALL, RISE = 3, 2
 DEADLINE_MS = 1500
-NOT_OK_RESULTS = ("timeout", "network", "refused", "servfail", "malformed", "mismatched")
+NOT_OK_RESULTS = ("timeout", "network", "refused", "servfail", "malformed", "mismatched", "local")
 ZONE_RE = DI_ZONE_ABS.replace(".", r"\.")
 
 
