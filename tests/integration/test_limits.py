@@ -4,7 +4,8 @@
 Owns: the file-descriptor limit (accepting pauses instead of spinning, UDP and SIGTERM
 still work, one log line, no healthy server marked down; `server.fd_reserve`), client
 TCP connections per address, the bytes held for a TCP client that does not read, the
-per-client rate limit (`[ratelimit]`) and the in-flight cap (`upstream.max_in_flight`).
+per-client rate limit (`[ratelimit]`), the in-flight cap (`upstream.max_in_flight`) and
+the upstream TCP connect timeout (`upstream.tcp_connect_timeout_ms`).
 """
 
 import os
@@ -329,6 +330,44 @@ class InFlightTest(harness.IntegrationCase):
             self.assertEqual(len([q for q in forward.queries if q.qname.startswith("slow")]), 5)
             self.assertEqual(harness.metric(harness.get_metrics(), "diresolver_dropped_queries_total",
                                             reason="in_flight"), 7)
+
+
+class UpstreamConnectTimeoutTest(harness.IntegrationCase):
+    """A server whose TCP port takes no connection (its accept queue is full, so the kernel drops
+    the SYNs): the connect is given up after `upstream.tcp_connect_timeout_ms`, counted, and the
+    next server asked, well before the attempt timeout and the hedge would have."""
+    SILENT = "127.0.0.31"
+
+    def silent_listener(self):
+        """A listener on SILENT:53 with a backlog of 0 whose one queued connection is never accepted."""
+        listener = self.enterContext(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        listener.bind((self.SILENT, 53))
+        listener.listen(0)
+        filler = self.enterContext(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+        filler.connect((self.SILENT, 53))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            with self.assertRaises(socket.timeout, msg="the kernel completed a connect to a full queue"):
+                probe.connect((self.SILENT, 53))
+
+    def test_a_connect_that_hangs_is_given_up_and_the_next_server_asked(self):
+        self.silent_listener()
+        cfg = harness.base_config()
+        cfg["forward"][0].update({"servers": [self.SILENT, harness.FAKES[FORWARD][0]], "tcp_only": True})
+        cfg["upstream"].update({"tcp_connect_timeout_ms": 300, "attempt_timeout_ms": 3000,
+                                "attempt_timeout_min_ms": 3000, "hedge_delay_min_ms": 4000,
+                                "hedge_delay_max_ms": 4000, "deadline_ms": 8000, "tries": 1})
+        cfg["health"] = {"interval_ms": 60_000}  # probes must not open the connection first
+        with Daemon(cfg):
+            began = time.monotonic()
+            response = query(f"www.{FORWARD_ZONE}", timeout=6.0)
+            elapsed = time.monotonic() - began
+            self.assertEqual(response.rcode(), dns.rcode.NOERROR)
+            self.assertTrue(self.fakes[FORWARD].seen(f"www.{FORWARD_ZONE}", "tcp"))
+            self.assertLess(elapsed, 2.0, "answered only after the attempt timeout (3 s): no connect timeout")
+            timeouts = harness.metric(harness.get_metrics(), "diresolver_upstream_tcp_connect_timeouts_total",
+                                      server=f"{self.SILENT}:53")
+            self.assertGreaterEqual(timeouts or 0, 1)
 
 
 if __name__ == "__main__":
