@@ -79,6 +79,7 @@ int snippet_command(const std::string& config_file, const std::string& target) {
 }
 
 int run_command(const std::string& config_file) {
+  log::set_style(log::daemon_style());
   auto config = load_or_report(config_file);
   if (!config) return 1;
   log::info("diresolver ", DIRESOLVER_VERSION, " starting with ", config_file);

@@ -79,25 +79,30 @@ void ReadinessGate::on_report(const ValidationReport& report) {
       notify_ready("ready: " + detail);
     else
       notify_status("ready: " + detail);
-    if (!was_open || was_degraded) {
-      log::info("readiness: ready (", detail, ")");
-      run_hook(loop_, settings.on_ready, "ready");
-    }
+    log_state(log::Level::info, "ready", detail);
+    if (!was_open || was_degraded) run_hook(loop_, settings.on_ready, "ready");
   } else if (was_open) {
-    if (!was_degraded) {
-      log::warn("readiness: degraded (", detail, ")");
-      run_hook(loop_, settings.on_degraded, "degraded");
-    }
+    log_state(log::Level::warn, "degraded", detail);
+    if (!was_degraded) run_hook(loop_, settings.on_degraded, "degraded");
     {
       std::lock_guard lock(mutex_);
       degraded_ = true;
     }
     notify_status("degraded: " + detail);
   } else {
-    log::warn("readiness: not ready (", detail, ")");
+    log_state(log::Level::warn, "not ready", detail);
     notify_status("not ready: " + detail);
   }
   schedule();
+}
+
+// A state is logged when it or its reasons change, not at every round: a
+// start that cannot validate would otherwise repeat one line every retry_ms.
+void ReadinessGate::log_state(log::Level level, const std::string& state, const std::string& detail) {
+  auto line = log::join("readiness: ", state, " (", detail, ")");
+  if (line == last_logged_) return;
+  last_logged_ = line;
+  log::write(level, line);
 }
 
 void ReadinessGate::record(const ValidationReport& report) {

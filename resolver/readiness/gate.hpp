@@ -22,6 +22,7 @@
 #include <string>
 
 #include "readiness/validator.hpp"
+#include "util/log.hpp"
 #include "uv/handle.hpp"
 
 namespace diresolver {
@@ -58,6 +59,7 @@ class ReadinessGate {
   void on_report(const ValidationReport& report);
   void seed_regions();
   void record(const ValidationReport& report);
+  void log_state(log::Level level, const std::string& state, const std::string& detail);
   void schedule();
 
   uv_loop_t* loop_;
@@ -66,6 +68,7 @@ class ReadinessGate {
   std::atomic<bool> di_open_{false};
   std::unique_ptr<Validator> validator_;  // the round in flight (or the last one)
   uv::Handle<uv_timer_t> timer_;
+  std::string last_logged_;  // log_state()'s last line
 
   mutable std::mutex mutex_;  // guards what the admin threads read below
   bool degraded_ = false;

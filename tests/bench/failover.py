@@ -275,6 +275,7 @@ class Diresolver(Resolver):
     baseline = False          # True: the --baseline build, on its own addresses
 
     _TRANSITION = re.compile(r"^(?:warn|info): upstream (\S+) (\S+) of \S+ is (down|up)\b(.*)")
+    _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ")
 
     def __init__(self, opts, auth_a):
         super().__init__(opts, auth_a)
@@ -298,6 +299,7 @@ class Diresolver(Resolver):
         self._started = threading.Event()
 
     def _on_line(self, when, line):
+        line = self._TIMESTAMP.sub("", line)  # a --baseline build may write none
         if line.startswith("info: started"):
             self._started.set()
         elif line.startswith("info: stats "):

@@ -278,10 +278,14 @@ class Daemon:
     nofile: the daemon's RLIMIT_NOFILE (soft and hard), as `prlimit --nofile=N:N` sets it.
     """
 
-    def __init__(self, config=None, address=DAEMON_ADDR, port=DAEMON_PORT, env=None, nofile=None):
+    def __init__(self, config=None, address=DAEMON_ADDR, port=DAEMON_PORT, env=None, nofile=None,
+                 journal=False):
         self.config = base_config() if config is None else config
         self.env = env
         self.nofile = nofile
+        # As systemd connects stderr to the journal: $JOURNAL_STREAM names the stream (device:inode).
+        self.journal = journal
+        self._stream = None
         self.address = address
         self.port = port
         self.stats = None
@@ -320,10 +324,20 @@ class Daemon:
                     env.pop(key, None)
                 else:
                     env[key] = str(value)
+        stderr = subprocess.PIPE
+        if self.journal:
+            read_end, stderr = os.pipe()
+            stat = os.fstat(stderr)
+            env = dict(os.environ if env is None else env, JOURNAL_STREAM=f"{stat.st_dev}:{stat.st_ino}")
         self.proc = subprocess.Popen(
             [daemon_binary(), "run", "-c", self.config_path],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
             text=True, preexec_fn=self._preexec, env=env)
+        if self.journal:
+            os.close(stderr)
+            self._stream = os.fdopen(read_end, "r")
+        else:
+            self._stream = self.proc.stderr
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
         self._reader.start()
         try:
@@ -339,7 +353,7 @@ class Daemon:
             resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def _read_stderr(self):
-        for line in self.proc.stderr:
+        for line in self._stream:
             with self._lines_lock:
                 self._lines.append(line)
             if re.search(r"\bstarted\b", line):
@@ -400,7 +414,7 @@ class Daemon:
     def _close_pipe(self):
         self._reader.join(timeout=5)
         if not self._reader.is_alive():
-            self.proc.stderr.close()
+            self._stream.close()
 
     def alive(self):
         return self.proc.poll() is None

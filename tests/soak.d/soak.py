@@ -1181,6 +1181,7 @@ class Soak:
         """The daemon's warnings and errors, each distinct message once with its count."""
         seen = {}
         for line in self.log_text.splitlines():
+            line = re.sub(r"^\d{4}-\d\d-\d\dT[\d:.]+[+-]\d\d:\d\d ", "", line)  # the daemon's timestamp
             if line.startswith(("warn:", "error:")):
                 key = re.sub(r"\d+", "N", line)
                 first, count = seen.get(key, (line, 0))
