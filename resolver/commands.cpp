@@ -75,6 +75,12 @@ int snippet_command(const std::string& config_file, const std::string& target) {
   auto config = load_or_report(config_file);
   if (!config) return 1;
   std::cout << forwarding_snippet(*config, *parsed);
+  // Printed all the same, to be edited; a script must not take it as ready to run.
+  if (auto gap = snippet_gap(*config, *parsed)) {
+    std::cout.flush();
+    log::error(*gap);
+    return 1;
+  }
   return 0;
 }
 

@@ -44,6 +44,7 @@ class Daemon {
  public:
   explicit Daemon(Config config)
       : runtime_(std::make_shared<Runtime>(std::move(config), registry_)),
+        started_config_(runtime_->config),
         control_counters_(UpstreamRegistry::max_servers) {
     if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
@@ -142,7 +143,7 @@ class Daemon {
   }
 
   void apply(const RuntimePtr& next) {
-    for (const auto& what : restart_only_changes(runtime_->config, next->config))
+    for (const auto& what : restart_only_changes(started_config_, next->config))
       log::warn("reload: ", what, " changed; that takes effect after a restart");
     auto flush = zones_to_flush(runtime_->config, next->config);
     prober_->stop();
@@ -240,6 +241,8 @@ class Daemon {
   UpstreamRegistry registry_;         // before runtime_: the runtime's servers come from it
   mutable std::mutex runtime_mutex_;  // guards runtime_ for the admin threads; the control thread writes it
   RuntimePtr runtime_;
+  // What restart-only settings still are, whatever a reload read: a change reverted is no change.
+  const Config started_config_;
   uv_loop_t control_{};
   WorkerCounters control_counters_;  // health probes and validation
   DaemonCounters daemon_counters_;

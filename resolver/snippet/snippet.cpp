@@ -211,6 +211,15 @@ std::optional<SnippetTarget> parse_snippet_target(std::string_view name) {
 
 std::string_view snippet_target_names() { return "bind, unbound, dnsmasq, windows"; }
 
+std::optional<std::string> snippet_gap(const Config& config, SnippetTarget target) {
+  if (target != SnippetTarget::windows) return std::nullopt;
+  auto servers = windows_forwarders(config);
+  if (!servers.empty() && servers.front() != address_placeholder) return std::nullopt;
+  return std::string("the Windows command holds ") + address_placeholder + ": " +
+         (servers.empty() ? "no port-53 listen address another host can reach" : "diresolver listens on a wildcard") +
+         " (listen: " + listen_list(config) + ")";
+}
+
 std::string forwarding_snippet(const Config& config, SnippetTarget target) {
   switch (target) {
     case SnippetTarget::bind: return bind_snippet(config);

@@ -26,4 +26,8 @@ std::string_view snippet_target_names();
 // The whole snippet, comment lines first, ending with a newline.
 std::string forwarding_snippet(const Config& config, SnippetTarget target);
 
+// Why the snippet cannot run as printed (it holds a placeholder to fill in), for
+// an error and a non-zero exit; nullopt when it can.
+std::optional<std::string> snippet_gap(const Config& config, SnippetTarget target);
+
 }  // namespace diresolver

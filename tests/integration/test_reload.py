@@ -103,6 +103,18 @@ class ReloadTest(harness.IntegrationCase):
             self.assertIn("reload: server.workers changed; that takes effect after a restart",
                           daemon.stderr)
 
+    def test_a_reverted_restart_only_change_is_not_named_again(self):
+        config = harness.health_config()
+        started_with = config["server"]["workers"]
+        with Daemon(config) as daemon:
+            config["server"]["workers"] = started_with + 1
+            self.reload(daemon, config=config)
+            self.assertTrue(daemon.wait_for_log(r"reloaded "), daemon.stderr)
+            config["server"]["workers"] = started_with  # back to what is running
+            self.reload(daemon, config=config)
+            harness.wait_until(lambda: daemon.stderr.count("info: reloaded ") == 2, what="the second reload")
+        self.assertEqual(1, daemon.stderr.count("reload: server.workers changed"), daemon.stderr)
+
 
 if __name__ == "__main__":
     harness.main()

@@ -174,6 +174,21 @@ class SnippetCommand(harness.IntegrationCase):
             self.assertIn("bind, unbound, dnsmasq, windows", unknown.stderr)
             self.assertEqual("", unknown.stdout)
 
+    def test_a_windows_command_with_the_placeholder_fails(self):
+        with tempfile.TemporaryDirectory(prefix="diresolver-snippet-") as tmp:
+            path = harness.write_config(tmp, snippet_config())  # loopback only: no address for Windows
+            proc = self.snippet("--for", "windows", "-c", path)
+            self.assertEqual(1, proc.returncode, proc.stderr)
+            self.assertIn("-MasterServers <DIRESOLVER-ADDRESS>", proc.stdout)
+            self.assertIn("error: the Windows command holds <DIRESOLVER-ADDRESS>: no port-53 listen address",
+                          proc.stderr)
+            config = snippet_config()
+            config["server"]["listen"].append("192.0.2.10:53")  # only written, never bound
+            path = harness.write_config(tmp, config)
+            proc = self.snippet("--for", "windows", "-c", path)
+            self.assertEqual(0, proc.returncode, proc.stderr)
+            self.assertIn("-MasterServers 192.0.2.10\n", proc.stdout)
+
     def unbound_beside(self, daemon, tmp):
         """Unbound configured with the snippet of the config the daemon runs."""
         proc = self.snippet("--for", "unbound", "-c", daemon.config_path)

@@ -185,3 +185,18 @@ TEST_CASE("windows: the port-53 addresses other than loopback, else a placeholde
             "server reaches.\n" +
             windows_commands("<DIRESOLVER-ADDRESS>"));
 }
+
+TEST_CASE("a snippet holding the placeholder says why it cannot run as printed; the others can") {
+  auto gap = [](const std::string& listen, SnippetTarget target) {
+    TempConfig file(config_text(listen));
+    return snippet_gap(load_config(file.path()), target);
+  };
+  CHECK(gap(R"("127.0.0.1:5300")", SnippetTarget::windows) ==
+        "the Windows command holds <DIRESOLVER-ADDRESS>: no port-53 listen address another host can reach "
+        "(listen: 127.0.0.1:5300)");
+  CHECK(gap(R"("0.0.0.0:53")", SnippetTarget::windows) ==
+        "the Windows command holds <DIRESOLVER-ADDRESS>: diresolver listens on a wildcard (listen: 0.0.0.0:53)");
+  CHECK_FALSE(gap(R"("127.0.0.1:53", "10.0.0.5:53")", SnippetTarget::windows));
+  for (auto target : {SnippetTarget::bind, SnippetTarget::unbound, SnippetTarget::dnsmasq})
+    CHECK_FALSE(gap(R"("127.0.0.1:5300")", target));
+}
