@@ -90,7 +90,7 @@ enum class Source { traffic, probes };
     "Queries sent to the server again after its attempt timed out (a lost datagram)")                                  \
   F(upstream_hedges_won, "diresolver_upstream_hedges_won_total", Counter, upstream, "Hedged queries whose answer won") \
   F(upstream_late_answers, "diresolver_upstream_late_answers_total", Counter, upstream,                                \
-    "Answers that arrived after another server's")                                                                     \
+    "Answers that arrived after another server's, or after their attempt had timed out")                               \
   F(upstream_probes, "diresolver_upstream_probes_total", Counter, upstream, "Health probes by result")                 \
   F(upstream_tcp_connections, "diresolver_upstream_tcp_connections_total", Counter, upstream,                          \
     "TCP connections opened to the server")                                                                            \

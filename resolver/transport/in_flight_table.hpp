@@ -39,6 +39,12 @@ class InFlightTable {
     }
   }
   size_t size() const { return size_; }
+  // Whether `id` waited here and has left: its tombstone stays for the table's life.
+  bool left(uint16_t id) const {
+    for (size_t i = id & mask; slots_[i].state != State::empty; i = (i + 1) & mask)
+      if (slots_[i].state == State::removed && slots_[i].id == id) return true;
+    return false;
+  }
   template <class Visit>
   void for_each(Visit visit) const {
     for (const auto& slot : slots_)

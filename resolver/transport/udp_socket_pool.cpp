@@ -10,8 +10,9 @@
 
 namespace diresolver {
 
-PooledSocket::PooledSocket(UdpSocketPool& pool, const SockAddr& server, uint8_t* buffer, size_t buffer_size)
-    : pool_(pool), buffer_(buffer), buffer_size_(buffer_size) {
+PooledSocket::PooledSocket(UdpSocketPool& pool, unsigned server_id, const SockAddr& server, uint8_t* buffer,
+                           size_t buffer_size)
+    : pool_(pool), server_id_(server_id), buffer_(buffer), buffer_size_(buffer_size) {
   if (uv_udp_init_ex(pool.loop_, socket_.get(), AF_UNSPEC | UV_UDP_RECVMMSG) != 0) return;
   socket_.adopt(this);
   sockaddr_storage any{};
@@ -79,12 +80,20 @@ void PooledSocket::on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf,
     if (nread == 0 || !from) return;
     std::span<uint8_t> packet(reinterpret_cast<uint8_t*>(buf->base), static_cast<size_t>(nread));
     auto* waiter = packet.size() >= dns::header_size ? self->waiting_.find(dns::id_of(packet)) : nullptr;
-    if (!waiter) {
-      self->pool_.counters_.upstream_mismatched.inc();  // late, spoofed or garbage: nobody waits for it
-      return;
-    }
+    if (!waiter) return self->count_unclaimed(packet);
     waiter->on_datagram(packet);
   });
+}
+
+// Nobody waits for it. An answer to an attempt that ended (it timed out, or
+// another server answered first) is late: a slow or recovering server. Any
+// other packet is spoofed or garbage.
+void PooledSocket::count_unclaimed(std::span<const uint8_t> packet) {
+  auto& counters = pool_.counters_;
+  if (packet.size() >= dns::header_size && waiting_.left(dns::id_of(packet)))
+    counters.servers[server_id_].late_answers.inc();
+  else
+    counters.upstream_mismatched.inc();
 }
 
 // The connected server said no (ICMP): every query waiting here learns it.
@@ -125,25 +134,25 @@ PooledSocket* UdpSocketPool::attach(unsigned server_id, const SockAddr& server, 
     for (auto& socket : sockets.active) retire(std::move(socket));
     sockets = ServerSockets{server, {}, 0};
   }
-  auto* socket = pick(sockets, id);
+  auto* socket = pick(server_id, sockets, id);
   return socket && socket->attach(id, waiter) ? socket : nullptr;
 }
 
 // Round robin over the server's sockets, replacing worn-out ones.
-PooledSocket* UdpSocketPool::pick(ServerSockets& sockets, uint16_t id) {
+PooledSocket* UdpSocketPool::pick(unsigned server_id, ServerSockets& sockets, uint16_t id) {
   for (size_t tried = 0; tried < sockets_per_server; ++tried) {
     size_t slot = sockets.next++ % sockets_per_server;
     if (slot >= sockets.active.size()) sockets.active.resize(slot + 1);
     auto& socket = sockets.active[slot];
     if (socket && (!socket->open() || socket->uses >= uses_per_socket)) retire(std::move(socket));
-    if (!socket) socket = open_socket(sockets.address);
+    if (!socket) socket = open_socket(server_id, sockets.address);
     if (socket->open() && !socket->has(id)) return socket.get();
   }
   return nullptr;
 }
 
-std::unique_ptr<PooledSocket> UdpSocketPool::open_socket(const SockAddr& server) {
-  auto socket = std::make_unique<PooledSocket>(*this, server, read_buffer_.get(), read_batch * slice);
+std::unique_ptr<PooledSocket> UdpSocketPool::open_socket(unsigned server_id, const SockAddr& server) {
+  auto socket = std::make_unique<PooledSocket>(*this, server_id, server, read_buffer_.get(), read_batch * slice);
   if (socket->lacked_descriptors()) {
     lacked_descriptors_ = true;
     counters_.fd_exhausted.inc();

@@ -43,7 +43,7 @@ class UdpSocketPool;
 class PooledSocket {
  public:
   // `buffer` (`buffer_size` bytes) receives every read; a worker reads one socket at a time.
-  PooledSocket(UdpSocketPool& pool, const SockAddr& server, uint8_t* buffer, size_t buffer_size);
+  PooledSocket(UdpSocketPool& pool, unsigned server_id, const SockAddr& server, uint8_t* buffer, size_t buffer_size);
   ~PooledSocket();
   PooledSocket(const PooledSocket&) = delete;
   PooledSocket& operator=(const PooledSocket&) = delete;
@@ -65,8 +65,10 @@ class PooledSocket {
   static void on_recv(uv_udp_t* handle, ssize_t nread, const uv_buf_t* buf, const sockaddr* from, unsigned) noexcept;
   bool write_queued();  // true if the kernel said ECONNREFUSED
   void fail_all();
+  void count_unclaimed(std::span<const uint8_t> packet);
 
   UdpSocketPool& pool_;
+  unsigned server_id_;
   uint8_t* buffer_;
   size_t buffer_size_;
   uv::Handle<uv_udp_t> socket_;
@@ -107,8 +109,8 @@ class UdpSocketPool {
     std::vector<std::unique_ptr<PooledSocket>> active;
     size_t next = 0;
   };
-  PooledSocket* pick(ServerSockets& sockets, uint16_t id);
-  std::unique_ptr<PooledSocket> open_socket(const SockAddr& server);
+  PooledSocket* pick(unsigned server_id, ServerSockets& sockets, uint16_t id);
+  std::unique_ptr<PooledSocket> open_socket(unsigned server_id, const SockAddr& server);
   void retire(std::unique_ptr<PooledSocket> socket);
   void sweep();
 

@@ -58,3 +58,15 @@ TEST_CASE("the table keeps one slot empty and refuses beyond it") {
   CHECK_FALSE(table.insert(100, &v));
   CHECK(table.find(100) == nullptr);  // and a lookup still ends
 }
+
+TEST_CASE("an ID that waited and left is known as such; one that never waited is not") {
+  InFlightTable<int, 8> table;
+  int v = 0;
+  REQUIRE(table.insert(3, &v));
+  REQUIRE(table.insert(11, &v));
+  CHECK_FALSE(table.left(3));  // still waiting
+  table.erase(3);
+  CHECK(table.left(3));
+  CHECK_FALSE(table.left(11));
+  CHECK_FALSE(table.left(19));  // the same slot chain, never here
+}

@@ -13,13 +13,16 @@
 #include <thread>
 #include <vector>
 
-#include "loopback_socket.hpp"
+#include "loop_fixture.hpp"
 #include "server/rate_limiter.hpp"
 #include "transport/exchange_judge.hpp"
 #include "transport/kit.hpp"
 #include "upstream/upstream_registry.hpp"
 
 using namespace diresolver;
+using test::answer;
+using test::LoopFixture;
+using test::receive_query;
 
 namespace {
 
@@ -67,44 +70,6 @@ class FdTableFull {
   rlimit saved_{};
   std::vector<int> taken_;
 };
-
-// "a." A IN, RD, no EDNS.
-std::vector<uint8_t> a_query() { return {0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 'a', 0, 0, 1, 0, 1}; }
-
-struct LoopFixture {
-  uv_loop_t loop;
-  WorkerCounters counters{UpstreamRegistry::max_servers};
-  std::optional<TransportKit> kit;
-  test::LoopbackSocket server;
-  Upstream upstream{1, "s", server.address, "example.", HealthSettings{}};
-  std::vector<uint8_t> packet = a_query();
-  dns::ParsedQuery parsed;
-
-  LoopFixture() {
-    REQUIRE(uv_loop_init(&loop) == 0);
-    kit.emplace(&loop, UpstreamSettings{}, counters);
-    parsed = dns::check_query(packet).query;
-  }
-  ~LoopFixture() {
-    kit->close();
-    uv_run(&loop, UV_RUN_DEFAULT);
-    CHECK(uv_loop_close(&loop) == 0);
-  }
-  ExchangeRequest request(uint32_t timeout_ms) { return {&upstream, packet, &parsed, timeout_ms}; }
-};
-
-// The server side, run inside the stalling callback: the query in, the same bytes with QR back.
-void answer_one(int fd) {
-  pollfd ready{fd, POLLIN, 0};
-  REQUIRE(poll(&ready, 1, 1000) == 1);
-  uint8_t buffer[512];
-  sockaddr_storage from{};
-  socklen_t length = sizeof from;
-  auto size = recvfrom(fd, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr*>(&from), &length);
-  REQUIRE(size >= 12);
-  buffer[2] |= 0x80;  // QR
-  REQUIRE(sendto(fd, buffer, size_t(size), 0, reinterpret_cast<sockaddr*>(&from), length) == size);
-}
 
 }  // namespace
 
@@ -222,7 +187,8 @@ TEST_CASE("an answer that arrived while the loop was stalled wins over the timeo
   uv_timer_start(
       &stall,
       [](uv_timer_t* timer) {
-        answer_one(static_cast<LoopFixture*>(timer->data)->server.fd);
+        int server = static_cast<LoopFixture*>(timer->data)->server.fd;
+        answer(server, receive_query(server));
         std::this_thread::sleep_for(std::chrono::milliseconds(150));  // the timeout falls due meanwhile
       },
       10, 0);
