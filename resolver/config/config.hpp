@@ -179,6 +179,19 @@ struct ReadinessSettings {
   std::string on_degraded;  // shell command when validation is lost after ready
 };
 
+// The query log for humans ([log]): one line per answer the miss path gives.
+enum class QueryLogMode { none, failures, all };
+template <>
+inline constexpr auto enum_names<QueryLogMode> = names("none", "failures", "all");
+static_assert(check_enum_names(QueryLogMode::all));
+
+struct LogSettings {
+  // failures: SERVFAIL, an upstream's REFUSED or SERVFAIL relayed, a stale answer, or slower than slow_ms.
+  QueryLogMode queries = QueryLogMode::failures;
+  uint32_t slow_ms = 1'000;
+  uint32_t max_lines_per_second = 20;  // per worker; the rest is counted and summarised
+};
+
 struct AdminSettings {
   // Not 9153: CoreDNS's metrics port, and CoreDNS may share a DNS host with us.
   static constexpr uint16_t default_port = 9553;
@@ -197,6 +210,7 @@ struct Config {
   HealthConfig health;
   CacheSettings cache;
   ReadinessSettings readiness;
+  LogSettings log;
   AdminSettings admin;
   std::vector<ZoneSpec> zones;  // DI zones, then [[forward]] zones, then "." if [default]
 };

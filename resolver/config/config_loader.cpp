@@ -162,7 +162,7 @@ Config load_config(const std::string& file) {
   auto root = TomlTable::parse_file(file);
   TomlTable top(root, file, "");
   top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "ratelimit", "health", "cache", "readiness",
-                  "admin", "region", "forward", "default"});
+                  "log", "admin", "region", "forward", "default"});
   Config config;
   config.file = file;
   config.customer = read_customer(top);
@@ -177,6 +177,7 @@ Config load_config(const std::string& file) {
   config.cache = read_cache_settings(top);
   config.readiness = read_readiness_settings(top);
   check_validation_names(top, config);
+  config.log = read_log_settings(top);
   config.admin = read_admin_settings(top);
   read_routes(top, config, map);
   for (auto& zone : config.zones) zone.probe_type = config.health.probe_type;

@@ -138,6 +138,21 @@ RateLimitSettings read_ratelimit_settings(const TomlTable& top) {
   return out;
 }
 
+LogSettings read_log_settings(const TomlTable& top) {
+  LogSettings out;
+  auto table = top.table("log");
+  if (!table) return out;
+  table->check_keys({"queries", "slow_ms", "max_lines_per_second"});
+  out.slow_ms = table->integer_or("slow_ms", out.slow_ms, 1, 60'000);
+  out.max_lines_per_second = table->integer_or("max_lines_per_second", out.max_lines_per_second, 1, 1'000'000);
+  if (auto mode = table->string("queries")) {
+    auto parsed = enum_from_name<QueryLogMode>(*mode);
+    if (!parsed) table->fail("queries", "expected \"none\", \"failures\" or \"all\", got \"" + *mode + "\"");
+    out.queries = *parsed;
+  }
+  return out;
+}
+
 HealthConfig read_health_config(const TomlTable& top) {
   HealthConfig out;
   auto table = top.table("health");

@@ -16,6 +16,7 @@ HealthConfig read_health_config(const TomlTable& top);
 CacheSettings read_cache_settings(const TomlTable& top);
 ReadinessSettings read_readiness_settings(const TomlTable& top);
 AdminSettings read_admin_settings(const TomlTable& top);
+LogSettings read_log_settings(const TomlTable& top);
 
 // At most max_servers_per_zone servers, each address once (two entries for
 // one server would share its id, health and counters).

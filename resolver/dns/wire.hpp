@@ -41,6 +41,11 @@ enum class Rcode : uint16_t {
   badvers = 16,
 };
 
+// RFC 1035/2136 names of the header's four RCODE bits.
+inline constexpr const char* rcode_names[16] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
+                                                "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "RCODE11",
+                                                "RCODE12",  "RCODE13", "RCODE14",  "RCODE15"};
+
 // Extended DNS Error info codes (RFC 8914) that diresolver sends.
 enum class Ede : uint16_t {
   stale_answer = 3,

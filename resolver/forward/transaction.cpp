@@ -109,11 +109,13 @@ bool Transaction::launch(size_t server_index, Transport transport, Role role, In
   Upstream& server = set_->server(server_index);
   auto& counters = context_.counters.servers[server.id()];
   size_t index = attempts_.size();
-  attempts_.push_back({server_index, transport, role, now.ns});
+  attempts_.push_back({server_index, transport, role, now.ns, 0, std::nullopt, dns::Rcode::noerror, false});
   (transport == Transport::udp ? counters.queries_udp : counters.queries_tcp).inc();
   ExchangeRequest request{&server, packet_, &query_, attempt_timeout_ms(server_index, now)};
   auto done = [this, index](ExchangeResult&& result) { on_result(index, std::move(result)); };
   if (auto refused = unused_exchange(transport).start(request, done)) {
+    attempts_.back().done_ns = now.ns;
+    attempts_.back().error = *refused;
     record_failure(attempts_.back(), *refused, now);
     return false;
   }
@@ -138,6 +140,7 @@ void Transaction::abandon_attempts() {
 
 void Transaction::on_result(size_t index, ExchangeResult&& result) {
   auto now = context_.clock.now();
+  note_result(attempts_[index], result, now);
   const Attempt attempt = attempts_[index];  // a copy: launching more may reallocate
   --in_flight_;
   if (!result.ok()) {
@@ -156,6 +159,16 @@ void Transaction::on_result(size_t index, ExchangeResult&& result) {
     take_answer(attempt, result.answer(), now);
   }
   end_if_quiet(now);
+}
+
+void Transaction::note_result(Attempt& attempt, const ExchangeResult& result, Instant now) {
+  attempt.done_ns = now.ns;
+  if (!result.ok()) {
+    attempt.error = result.error();
+    return;
+  }
+  attempt.rcode = dns::rcode_of(result.answer());
+  attempt.truncated = dns::is_truncated(result.answer());
 }
 
 // Too big for UDP: the same server over TCP, which is no failure of its own.
@@ -223,7 +236,7 @@ void Transaction::end(ForwardStatus status, Instant now) {
   phase_ = Phase::ended;
   hedge_timer_.stop();
   deadline_timer_.stop();
-  ForwardOutcome outcome{status, last_error_, {}, packet_, now};
+  ForwardOutcome outcome{status, last_error_, {}, packet_, now, this};
   if (status == ForwardStatus::failed) outcome.fallback = fallback_answer_;
   try {
     listener_->on_done(tag_, std::move(outcome));

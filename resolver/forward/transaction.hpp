@@ -38,6 +38,8 @@ namespace diresolver {
 
 enum class ForwardStatus { answered, failed };
 
+class Transaction;
+
 struct ForwardOutcome {
   ForwardStatus status = ForwardStatus::failed;
   UpstreamError last_error = UpstreamError::timeout;  // failed: what the last attempt ran into
@@ -46,6 +48,7 @@ struct ForwardOutcome {
   std::span<uint8_t> fallback;
   dns::Bytes query_packet;  // the client's query as forwarded; valid during on_done only
   Instant now;
+  Transaction* transaction = nullptr;  // the one ending: its attempts, during on_done only
 };
 
 // What a transaction reports, for the `tag` it was started with.
@@ -82,6 +85,23 @@ class Transaction {
     ended,       // the listener has the outcome
   };
   using Ended = std::function<void(Transaction*)>;
+  enum class Role {
+    first,     // the first server of the order
+    failover,  // the next server, after a failure
+    hedge,     // the next server, after a hedge delay without an answer
+    retry,     // a server asked again after its attempt timed out
+  };
+  // One query sent to one server, and what came of it (the query log tells them).
+  struct Attempt {
+    size_t server;  // index in the set
+    Transport transport;
+    Role role;
+    uint64_t sent_ns;
+    uint64_t done_ns = 0;                // 0: in flight, or abandoned at the deadline
+    std::optional<UpstreamError> error;  // once done: none for an answer (rcode, truncated)
+    dns::Rcode rcode = dns::Rcode::noerror;
+    bool truncated = false;
+  };
 
   Transaction(ForwardContext& context, Ended ended);
   ~Transaction();
@@ -97,21 +117,12 @@ class Transaction {
   // After `ended`, outside its callbacks: forgets the query, ready for the next.
   void clear();
   Phase phase() const { return phase_; }
+  // While started: the attempts so far, and the set whose servers they name.
+  std::span<const Attempt> attempts() const { return attempts_; }
+  const UpstreamSet& set() const { return *set_; }
   size_t live_slot = 0;  // the Forwarder's bookkeeping
 
  private:
-  enum class Role {
-    first,     // the first server of the order
-    failover,  // the next server, after a failure
-    hedge,     // the next server, after a hedge delay without an answer
-    retry,     // a server asked again after its attempt timed out
-  };
-  struct Attempt {
-    size_t server;
-    Transport transport;
-    Role role;
-    uint64_t sent_ns;
-  };
   // The exchanges of one transport, kept from query to query.
   struct KeptExchanges {
     std::vector<std::unique_ptr<Exchange>> kept;
@@ -130,6 +141,7 @@ class Transaction {
   Exchange& unused_exchange(Transport transport);
   void abandon_attempts();
   void on_result(size_t attempt, ExchangeResult&& result);
+  static void note_result(Attempt& attempt, const ExchangeResult& result, Instant now);
   void retry_over_tcp(const Attempt& attempt, Instant now);
   void take_answer(const Attempt& attempt, std::span<uint8_t> answer, Instant now);
   void count_failure(const Attempt& attempt, UpstreamError error);

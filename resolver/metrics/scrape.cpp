@@ -1,15 +1,14 @@
 #include "metrics/scrape.hpp"
 
+#include "dns/wire.hpp"
+
 namespace diresolver::metrics {
 
 namespace {
 
 using Workers = std::vector<const WorkerCounters*>;
 
-// RFC 1035/2136 names; codes nobody sends are listed only once seen.
-constexpr const char* rcode_names[16] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP",  "REFUSED",
-                                         "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE", "RCODE11",
-                                         "RCODE12",  "RCODE13", "RCODE14",  "RCODE15"};
+// Codes nobody sends are listed only once seen.
 constexpr size_t always_listed_rcodes = 6;
 
 bool shown(Family family, const ScrapeInput& in) { return in.cache || def(family).part != Part::cache; }
@@ -41,7 +40,7 @@ void add_client_breakdowns(FamilySet& out, const ScrapeInput& in) {
   for (size_t rcode = 0; rcode < 16; ++rcode) {
     auto count = sum_workers_at(w, &WorkerCounters::responses_by_rcode, rcode);
     if (rcode < always_listed_rcodes || count)
-      out.add(Family::responses, {{"rcode", rcode_names[rcode]}}, double(count));
+      out.add(Family::responses, {{"rcode", dns::rcode_names[rcode]}}, double(count));
   }
   out.add_histogram(Family::response_duration, {},
                     summed_histogram(

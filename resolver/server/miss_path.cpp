@@ -15,6 +15,7 @@ struct MissPath::Miss {
   State state = State::refresh;
   Client client;
   dns::ParsedQuery query;
+  Instant started;
   uint64_t generation = 0;
   std::vector<uint8_t> packet;  // the client's query: its question's case, its header for our replies
   uv::ListTimer stale_timer;
@@ -47,6 +48,7 @@ MissPath::Miss& MissPath::open_slot(dns::Bytes packet, const dns::ParsedQuery& q
   miss.open = true;
   miss.transaction = nullptr;
   miss.query = query;
+  miss.started = time_.now();
   miss.generation = generation;
   miss.packet.assign(packet.begin(), packet.end());
   return miss;
@@ -75,11 +77,12 @@ void MissPath::refresh(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr 
 void MissPath::on_answer(uint32_t tag, std::span<uint8_t> answer, Instant now) {
   auto& miss = *slots_[tag];
   store(miss, answer, now);  // first: relaying puts the client's ID into these bytes
-  if (miss.state == Miss::State::client_waiting) relay(miss, answer);
+  if (miss.state == Miss::State::client_waiting) relay(miss, answer, now);
 }
 
 void MissPath::on_done(uint32_t tag, ForwardOutcome&& outcome) {
   auto& miss = *slots_[tag];
+  miss.transaction = outcome.transaction;  // when it ended at once, forward() has not stored it yet
   if (outcome.status == ForwardStatus::failed) {
     if (miss.state == Miss::State::client_waiting) answer_failure(miss, outcome);
     // After the client's turn, which may still have wanted the stale answer this could replace.
@@ -104,12 +107,11 @@ void MissPath::on_stale_due(void* pointer) {
 void MissPath::answer_failure(Miss& miss, const ForwardOutcome& outcome) {
   // RFC 8767: when the upstreams cannot answer, an expired answer beats none.
   if (serve_stale(miss, outcome.now)) return;
-  if (!outcome.fallback.empty()) return relay(miss, outcome.fallback);  // what the servers said
+  if (!outcome.fallback.empty()) return relay(miss, outcome.fallback, outcome.now);  // what the servers said
   counters_.servfail.inc();
   // RFC 8914: 22 when nobody answered in time, 23 when the network said no.
   auto ede = outcome.last_error == UpstreamError::network ? dns::Ede::network_error : dns::Ede::no_reachable_authority;
-  responder_.send(miss.client, miss.query, dns::make_reply(miss.packet, miss.query, {dns::Rcode::servfail, ede}));
-  answered(miss);
+  send_answer(miss, dns::make_reply(miss.packet, miss.query, {dns::Rcode::servfail, ede}), ede, outcome.now);
 }
 
 bool MissPath::serve_stale(Miss& miss, Instant now) {
@@ -118,17 +120,22 @@ bool MissPath::serve_stale(Miss& miss, Instant now) {
   if (found.status != CacheStatus::stale && found.status != CacheStatus::hit) return false;
   bool stale = found.status == CacheStatus::stale;
   (stale ? counters_.cache_stale_served : counters_.cache_hits).inc();
-  dns::finish_answer(answer_, miss.packet, miss.query, stale ? std::optional(dns::Ede::stale_answer) : std::nullopt);
-  responder_.send(miss.client, miss.query, answer_);
-  answered(miss);
+  auto ede = stale ? std::optional(dns::Ede::stale_answer) : std::nullopt;
+  dns::finish_answer(answer_, miss.packet, miss.query, ede);
+  send_answer(miss, answer_, ede, now);
   return true;
 }
 
-void MissPath::relay(Miss& miss, dns::Bytes answer) {
+void MissPath::relay(Miss& miss, dns::Bytes answer, Instant now) {
   counters_.answered.inc();
   answer_.assign(answer.begin(), answer.end());
   dns::finish_answer(answer_, miss.packet, miss.query);
-  responder_.send(miss.client, miss.query, answer_);
+  send_answer(miss, answer_, std::nullopt, now);
+}
+
+void MissPath::send_answer(Miss& miss, dns::Bytes answer, std::optional<dns::Ede> ede, Instant now) {
+  log_.answered({miss.client.address, miss.query, answer, ede, miss.transaction, miss.started, now});
+  responder_.send(miss.client, miss.query, answer);
   answered(miss);
 }
 

@@ -22,6 +22,7 @@
 #include "cache/packet_cache.hpp"
 #include "forward/forwarder.hpp"
 #include "server/client.hpp"
+#include "server/query_log.hpp"
 #include "server/responder.hpp"
 
 namespace diresolver {
@@ -34,6 +35,7 @@ class MissPath final : private ForwardListener {
   ~MissPath();
   MissPath(const MissPath&) = delete;
   MissPath& operator=(const MissPath&) = delete;
+  void use_log_settings(const LogSettings& settings) { log_.use(settings); }
 
   // A client's query the cache could not answer fresh, forwarded under the
   // config `generation`. `stale_on_hand`: the cache holds an expired answer
@@ -55,7 +57,8 @@ class MissPath final : private ForwardListener {
   static void on_stale_due(void* miss);
   void answer_failure(Miss& miss, const ForwardOutcome& outcome);
   bool serve_stale(Miss& miss, Instant now);
-  void relay(Miss& miss, dns::Bytes answer);
+  void relay(Miss& miss, dns::Bytes answer, Instant now);
+  void send_answer(Miss& miss, dns::Bytes answer, std::optional<dns::Ede> ede, Instant now);
   void answered(Miss& miss);
   void store(const Miss& miss, dns::Bytes answer, Instant now);
 
@@ -69,6 +72,7 @@ class MissPath final : private ForwardListener {
   std::vector<uint32_t> free_;
   std::vector<uint8_t> answer_;          // what a client gets is written here: reused, never reallocated
   std::vector<uint8_t> upstream_query_;  // what the upstreams get, likewise
+  QueryLog log_;
 };
 
 }  // namespace diresolver

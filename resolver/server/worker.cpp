@@ -17,6 +17,7 @@ Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, co
   forwarder_ = std::make_unique<Forwarder>(time, upstream, counters_, *transport_);
   responder_ = std::make_unique<ClientResponder>(counters_);
   misses_ = std::make_unique<MissPath>(*forwarder_, cache, *responder_, counters_, time);
+  misses_->use_log_settings(runtime->config.log);
   handler_ = std::make_unique<QueryHandler>(runtime, *misses_, cache, *responder_, di_open, counters_);
   for (auto& fd : sockets.udp)
     udp_.push_back(std::make_unique<UdpListener>(&loop_, std::move(fd), *handler_, counters_));
@@ -89,6 +90,7 @@ void Worker::on_reload(uv_async_t* async) noexcept {
     }
     if (!runtime) return;
     self->forwarder_->set_settings(runtime->config.upstream);
+    self->misses_->use_log_settings(runtime->config.log);
     self->handler_->use(std::move(runtime));
   });
 }

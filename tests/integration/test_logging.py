@@ -6,7 +6,9 @@ $JOURNAL_STREAM) each line starts with its syslog priority (`<6>info:`, `<4>warn
 `<3>error:`), which journald takes as the entry's priority; elsewhere with an ISO 8601
 timestamp; one-shot commands (config-test) write bare `error:` lines. A condition
 that persists is logged when it changes: a start that cannot validate logs `not ready`
-once, not every retry.
+once, not every retry. The query log (`[log] queries`): a SERVFAIL's line names every
+server asked and what came of it; "failures" leaves quick answers out, "all" does not,
+"none" writes nothing; at most `max_lines_per_second`, then a summary.
 """
 
 import datetime
@@ -16,8 +18,10 @@ import signal
 import subprocess
 import time
 
+import dns.rcode
+
 import harness
-from harness import Daemon
+from harness import DI_ZONE, FORWARD, FORWARD_ZONE, Daemon, query
 
 TIMESTAMP = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
 
@@ -79,6 +83,61 @@ class RepeatedConditionTest(harness.IntegrationCase):
             time.sleep(0.1)
             not_ready = re.findall(r"warn: readiness: not ready \(", daemon.stderr)
         self.assertEqual(1, len(not_ready), daemon.stderr)
+
+
+
+def query_lines(daemon):
+    return [line for line in daemon.stderr.splitlines() if re.search(r" info: query \S+#\d+ ", line)]
+
+
+class QueryLogTest(harness.IntegrationCase):
+    def config(self, **log):
+        cfg = harness.base_config()
+        cfg["upstream"].update({"deadline_ms": 1500, "tries": 1})
+        if log:
+            cfg["log"] = log
+        return cfg
+
+    def test_a_servfail_names_every_server_asked_and_what_came_of_it(self):
+        for fake in (harness.DI1, harness.DI2):
+            self.fakes[fake].mode = "drop"
+        with Daemon(self.config()) as daemon:
+            name = f"lost.{DI_ZONE}"
+            self.assertEqual(dns.rcode.SERVFAIL, query(name, timeout=5).rcode())
+            harness.wait_until(lambda: query_lines(daemon), what="the query log line")
+        line = query_lines(daemon)[0]
+        self.assertRegex(line, rf" info: query 127\.0\.0\.1#\d+ {re.escape(name)}\. A via di:amer: "
+                               r"SERVFAIL EDE 22 after \d+ ms; asked ")
+        self.assertRegex(line, r"IAD 127\.0\.0\.11:53 udp: timeout at \d+ ms")
+        self.assertRegex(line, r"DFW 127\.0\.0\.12:53 udp: timeout at \d+ ms")
+
+    def test_failures_leave_quick_answers_out_all_keeps_them_none_writes_nothing(self):
+        for mode, logged in (("failures", 1), ("all", 2), ("none", 0)):
+            with self.subTest(mode=mode):
+                self.fakes[FORWARD].mode = "answer"
+                with Daemon(self.config(queries=mode)) as daemon:
+                    self.assertEqual(dns.rcode.NOERROR, query(f"fine-{mode}.{FORWARD_ZONE}").rcode())
+                    self.fakes[FORWARD].mode = "refused"
+                    self.assertEqual(dns.rcode.REFUSED, query(f"refused-{mode}.{FORWARD_ZONE}").rcode())
+                    time.sleep(0.2)
+                lines = query_lines(daemon)
+                self.assertEqual(logged, len(lines), lines)
+                if logged:
+                    self.assertIn(f"refused-{mode}.{FORWARD_ZONE}. A via forward: REFUSED", lines[-1])
+                    self.assertRegex(lines[-1], r"asked 127\.0\.0\.21:53 udp: REFUSED at \d+ ms")
+
+    def test_a_burst_is_cut_to_the_rate_and_summarised(self):
+        self.fakes[FORWARD].mode = "refused"
+        cfg = self.config(max_lines_per_second=3)
+        cfg["server"]["workers"] = 1
+        with Daemon(cfg) as daemon:
+            for i in range(10):
+                query(f"burst{i}.{FORWARD_ZONE}")
+            time.sleep(1.1)
+            query(f"after.{FORWARD_ZONE}")
+            harness.wait_until(lambda: "lines suppressed" in daemon.stderr, what="the summary")
+        self.assertEqual(4, len(query_lines(daemon)), daemon.stderr)
+        self.assertIn("info: query log: 7 lines suppressed (log.max_lines_per_second)", daemon.stderr)
 
 
 if __name__ == "__main__":

@@ -147,6 +147,10 @@ TEST_CASE("bad configs name the key and the reason") {
       {"customer = \"acme\"\nregions = [\"amer\"]\n[region.amer]\nservers = [\"127.0.0.1\", \"127.0.0.2\", "
        "\"127.0.0.3\", \"127.0.0.4\", \"127.0.0.5\", \"127.0.0.6\", \"127.0.0.7\", \"127.0.0.8\", \"127.0.0.9\"]\n",
        "region.amer.servers: at most 8 servers per zone"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[log]\nqueries = \"some\"\n",
+       "log.queries: expected \"none\", \"failures\" or \"all\", got \"some\""},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[log]\nmax_lines_per_second = 0\n",
+       "log.max_lines_per_second: must be from 1 to 1000000, got 0"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.body);
