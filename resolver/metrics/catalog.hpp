@@ -107,7 +107,8 @@ enum class Source { traffic, probes };
   F(cache_bytes, "diresolver_cache_bytes", Gauge, cache, "Bytes held by cache entries")                                \
   F(config_reloads, "diresolver_config_reloads_total", Counter, daemon, "Config reloads (SIGHUP) by result")           \
   F(ready, "diresolver_ready", Gauge, readiness, "1 once forwarding has been validated (stays 1 while degraded)")      \
-  F(degraded, "diresolver_degraded", Gauge, readiness, "1 while validation fails after having passed")                 \
+  F(degraded, "diresolver_degraded", Gauge, readiness,                                                                 \
+    "1 while ready but a DI server fails validation or is marked down")                                                \
   F(validation_region_ok, "diresolver_validation_region_ok", Gauge, readiness,                                         \
     "1 if the region validated in the last round")                                                                     \
   F(validation_last_success, "diresolver_validation_last_success_timestamp_seconds", Gauge, readiness,                 \

@@ -75,11 +75,13 @@ void ReadinessGate::on_report(const ValidationReport& report) {
       std::lock_guard lock(mutex_);
       degraded_ = false;
     }
+    // Open either way; a server that failed this round makes it degraded, as `check` says.
+    std::string state = reasons.empty() ? "ready" : "degraded";
     if (!was_open)
-      notify_ready("ready: " + detail);
+      notify_ready(state + ": " + detail);
     else
-      notify_status("ready: " + detail);
-    log_state(log::Level::info, "ready", detail);
+      notify_status(state + ": " + detail);
+    log_state(reasons.empty() ? log::Level::info : log::Level::warn, state, detail);
     if (!was_open || was_degraded) run_hook(loop_, settings.on_ready, "ready");
   } else if (was_open) {
     log_state(log::Level::warn, "degraded", detail);
@@ -108,6 +110,7 @@ void ReadinessGate::log_state(log::Level level, const std::string& state, const 
 void ReadinessGate::record(const ValidationReport& report) {
   std::lock_guard lock(mutex_);
   reasons_ = report.reasons();
+  short_ = report.passed() && !reasons_.empty();
   if (report.passed())
     last_success_unix_ =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -119,9 +122,28 @@ void ReadinessGate::record(const ValidationReport& report) {
 }
 
 ReadinessView ReadinessGate::view() const {
+  auto down = di_servers_down();
   std::lock_guard lock(mutex_);
+  bool open = di_open_.load();
   auto detail = reasons_.empty() ? std::string("every DI server validates") : reasons_;
-  return {di_open_.load(), degraded_, detail, last_success_unix_, region_ok_, failures_};
+  if (!down.empty()) detail = reasons_.empty() ? down : reasons_ + "; " + down;
+  bool degraded = open && (degraded_ || short_ || !down.empty());
+  return {open, degraded, detail, last_success_unix_, region_ok_, failures_};
+}
+
+std::string ReadinessGate::di_servers_down() const {
+  std::string out;
+  auto runtime = runtime_();
+  for (const auto& set : runtime->sets) {
+    if (set.region().empty()) continue;
+    for (size_t i = 0; i < set.size(); ++i) {
+      const auto& server = set.server(i);
+      if (server.is_up()) continue;
+      out += (out.empty() ? "" : "; ") + server.name() + " " + server.address().to_string() + " (" + set.region() +
+             ") marked down";
+    }
+  }
+  return out;
 }
 
 }  // namespace diresolver

@@ -9,6 +9,12 @@
 // the on_degraded hook) while DI queries keep flowing, because a DI-side
 // outage hits every instance at once and closing them all would turn a blip
 // into a site-wide outage. READY=1 is never withdrawn.
+//
+// Degraded has one meaning everywhere (/readyz, diresolver_degraded, `check`,
+// the dashboard): the gate is open, but some DI server is not doing its job:
+// the last validation round failed it, or health has marked it down. The
+// health part is read live, so /readyz and the metric change when a server is
+// marked down, not at the next validation round.
 #pragma once
 
 #include <uv.h>
@@ -30,7 +36,7 @@ namespace diresolver {
 // What the admin pages and the metrics show of the gate.
 struct ReadinessView {
   bool ready = false;     // the gate is open
-  bool degraded = false;  // validation fails after having passed
+  bool degraded = false;  // open, but a DI server fails validation or is marked down
   std::string detail;     // why, in one line
   int64_t last_success_unix = 0;
   std::map<std::string, bool> region_ok;
@@ -60,6 +66,7 @@ class ReadinessGate {
   void seed_regions();
   void record(const ValidationReport& report);
   void log_state(log::Level level, const std::string& state, const std::string& detail);
+  std::string di_servers_down() const;  // "IAD 10.0.0.1:53 (amer) marked down; ...", or 
   void schedule();
 
   uv_loop_t* loop_;
@@ -71,7 +78,8 @@ class ReadinessGate {
   std::string last_logged_;  // log_state()'s last line
 
   mutable std::mutex mutex_;  // guards what the admin threads read below
-  bool degraded_ = false;
+  bool degraded_ = false;  // the last round failed, after the gate had opened
+  bool short_ = false;     // the last round passed, but not every DI server did
   std::string reasons_ = "validation has not run yet";
   int64_t last_success_unix_ = 0;
   std::map<std::string, bool> region_ok_;

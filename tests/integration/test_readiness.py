@@ -259,14 +259,30 @@ class GateTest(ReadinessCase):
             self.assertEqual(1, len(self.notify.with_key("READY", "1")), self.notify.texts())
         self.assert_no_withdrawal()
 
-    def test_one_server_of_the_pair_is_enough(self):
+    def test_one_server_of_the_pair_is_enough_and_degraded_as_check_says(self):
         self.fakes[DI1].mode = "drop"
-        with self.daemon(readiness_config()):
-            self.notify.wait_for("READY", "1", timeout=5.0)
-            self.wait_readyz(200, "ready")
+        with self.daemon(readiness_config()) as daemon:
+            ready = self.notify.wait_for("READY", "1", timeout=5.0)
+            self.assertTrue(ready[-1][1].get("STATUS", "").startswith("degraded: "), ready[-1][2])
+            code, body = self.wait_readyz(200, "degraded")
+            self.assertIn("IAD", body)
             self.assert_di_answered(di_name("one-of-two"))
             m = self.metrics()
-            self.assertEqual((1, 1), (m["ready"], m["region_ok"]), m["text"])
+            self.assertEqual((1, 1, 1), (m["ready"], m["region_ok"], m["degraded"]), m["text"])
+            report = harness.run_cli(["check", "-c", daemon.config_path])
+            self.assertIn("degraded", report.stdout)
+
+    def test_a_di_server_marked_down_degrades_at_once_not_at_the_next_round(self):
+        with self.daemon(readiness_config()):  # re-validation every 60 s: not within this test
+            self.wait_readyz(200, "ready")
+            self.assertEqual(0, self.metrics()["degraded"])
+            self.fakes[DI1].mode = "drop"  # probes every 200 ms, fall 3
+            code, body = self.wait_readyz(200, "degraded", timeout=5.0)
+            self.assertIn("IAD 127.0.0.11:53 (amer) marked down", body)
+            self.assertEqual(1, self.metrics()["degraded"])
+            self.fakes[DI1].mode = "answer"
+            self.wait_readyz(200, "ready", timeout=5.0)
+            self.assertEqual(0, self.metrics()["degraded"])
 
     def test_a_tcp_only_region_is_validated_over_tcp_alone(self):
         self.set_di_modes("drop_udp")
