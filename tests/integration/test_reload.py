@@ -6,6 +6,8 @@ logged and counted, and the running config keeps answering."""
 import concurrent.futures
 import os
 import signal
+import subprocess
+import time
 
 import harness
 from harness import DEFAULT, DI1, DI2, DI_ZONE, Daemon, query, write_config
@@ -102,6 +104,37 @@ class ReloadTest(harness.IntegrationCase):
             daemon.wait_for_log(r"reloaded ")
             self.assertIn("reload: server.workers changed; that takes effect after a restart",
                           daemon.stderr)
+
+    def run_exec_reload(self, daemon):
+        """The unit's ExecReload= lines against this daemon, one after the other, stopping at
+        the first that fails, as systemd does; returns that line's exit status (0: all ran)."""
+        unit = os.path.join(os.environ["DIRESOLVER_SOURCE_DIR"], "systemd", "diresolver.service")
+        with open(unit) as handle:
+            lines = [line.split("=", 1)[1].strip() for line in handle if line.startswith("ExecReload=")]
+        for line in lines:
+            argv = [harness.daemon_binary() if word == "/usr/sbin/diresolver"
+                    else daemon.config_path if word == "/etc/diresolver/diresolver.toml"
+                    else str(daemon.proc.pid) if word == "$MAINPID" else word for word in line.split()]
+            status = subprocess.run(argv, capture_output=True, timeout=10).returncode
+            if status != 0:
+                return status
+        return 0
+
+    def test_systemctl_reload_fails_on_a_bad_file_and_sends_no_signal(self):
+        config = harness.health_config()
+        with Daemon(config) as daemon:
+            config["upstream"]["hedge_delay_max_ms"] = 40
+            write_config(os.path.dirname(daemon.config_path), config)
+            self.assertEqual(0, self.run_exec_reload(daemon))
+            self.assertTrue(daemon.wait_for_log(r"reloaded "), daemon.stderr)
+            with open(daemon.config_path, "a") as handle:
+                handle.write("\nno_such_key = 1\n")
+            self.assertEqual(1, self.run_exec_reload(daemon))
+            time.sleep(0.3)
+            reloads = harness.get_metrics()
+        self.assertEqual(1, harness.metric(reloads, "diresolver_config_reloads_total", result="success"))
+        self.assertEqual(0, harness.metric(reloads, "diresolver_config_reloads_total", result="failure") or 0)
+        self.assertNotIn("reload failed", daemon.stderr)
 
     def test_a_reverted_restart_only_change_is_not_named_again(self):
         config = harness.health_config()
