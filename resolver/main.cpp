@@ -2,42 +2,74 @@
 // Dedicated Instance. This file only reads the command line.
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "commands.hpp"
 
 namespace {
 
+constexpr const char* default_config = "/etc/diresolver/diresolver.toml";
+
 constexpr const char* usage =
-    "usage: diresolver run -c FILE          run the resolver in the foreground\n"
-    "       diresolver config-test -c FILE  validate FILE and print the routing table\n"
-    "       diresolver check -c FILE [--json]\n"
-    "                                       ask every DI server the validation queries once and\n"
-    "                                       report; exit 0 only if every region validates\n"
-    "       diresolver snippet --for bind|unbound|dnsmasq|windows -c FILE\n"
-    "                                       print the stanza that makes that DNS server forward\n"
-    "                                       the configured zones to diresolver\n"
-    "       diresolver --version\n";
+    "usage: diresolver run [-c FILE]          run the resolver in the foreground\n"
+    "       diresolver config-test [-c FILE]  validate FILE and print the routing table\n"
+    "       diresolver check [-c FILE] [--json]\n"
+    "                                         ask every DI server the validation queries once and\n"
+    "                                         report; exit 0 only if every region validates\n"
+    "       diresolver snippet --for bind|unbound|dnsmasq|windows [-c FILE]\n"
+    "                                         print the stanza that makes that DNS server forward\n"
+    "                                         the configured zones to diresolver\n"
+    "       diresolver --version\n"
+    "FILE defaults to /etc/diresolver/diresolver.toml.\n";
 
 int usage_error(const std::string& why) {
   std::cerr << "diresolver: " << why << "\n" << usage;
   return 2;
 }
 
-bool is_config_flag(const std::string& arg) { return arg == "-c" || arg == "--config"; }
+// What follows the command: -c/--config FILE, --json, --for TARGET, in any order.
+struct Options {
+  std::string config = default_config;
+  bool config_given = false;
+  bool json = false;
+  std::optional<std::string> target;
+};
 
-// `snippet --for TARGET -c FILE`, the two options in either order.
-int snippet_main(int argc, char** argv) {
-  std::string target, config;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    std::string option = argv[i];
-    std::string* value = option == "--for" ? &target : is_config_flag(option) ? &config : nullptr;
-    if (!value) return usage_error("snippet: unknown option \"" + option + "\"");
-    if (!value->empty()) return usage_error("snippet: " + option + " given twice");
-    *value = argv[i + 1];
+// nullopt after printing a usage error (its status in `status`).
+std::optional<Options> parse_options(int argc, char** argv, int& status) {
+  Options options;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    bool takes_value = arg == "-c" || arg == "--config" || arg == "--for";
+    if (takes_value && i + 1 >= argc) return status = usage_error(arg + " needs a value"), std::nullopt;
+    if (arg == "--json") {
+      options.json = true;
+    } else if (arg == "--for") {
+      if (options.target) return status = usage_error("--for given twice"), std::nullopt;
+      options.target = argv[++i];
+    } else if (takes_value) {
+      if (options.config_given) return status = usage_error(arg + " given twice"), std::nullopt;
+      options.config = argv[++i];
+      options.config_given = true;
+    } else {
+      return status = usage_error("unknown option \"" + arg + "\""), std::nullopt;
+    }
   }
-  if (argc != 6 || target.empty() || config.empty()) return usage_error("expected snippet --for TARGET -c FILE");
-  return diresolver::snippet_command(config, target);
+  return options;
+}
+
+int run(const std::string& command, const Options& options) {
+  if (options.json && command != "check") return usage_error("--json goes with check only");
+  if (options.target && command != "snippet") return usage_error("--for goes with snippet only");
+  if (command == "run") return diresolver::run_command(options.config);
+  if (command == "config-test") return diresolver::config_test_command(options.config);
+  if (command == "check") return diresolver::check_command(options.config, options.json);
+  if (command == "snippet") {
+    if (!options.target) return usage_error("expected snippet --for TARGET");
+    return diresolver::snippet_command(options.config, *options.target);
+  }
+  return usage_error("unknown command \"" + command + "\"");
 }
 
 }  // namespace
@@ -51,15 +83,8 @@ int main(int argc, char** argv) {
     std::cout << usage;
     return 0;
   }
-  if (argc >= 2 && std::strcmp(argv[1], "snippet") == 0) return snippet_main(argc, argv);
-  bool json = argc == 5 && std::strcmp(argv[4], "--json") == 0;
-  if ((argc != 4 && !json) || (std::strcmp(argv[2], "-c") != 0 && std::strcmp(argv[2], "--config") != 0))
-    return usage_error("expected a command and -c FILE");
-  std::string command = argv[1];
-  std::string config = argv[3];
-  if (command == "check") return diresolver::check_command(config, json);
-  if (json) return usage_error("--json goes with check only");
-  if (command == "run") return diresolver::run_command(config);
-  if (command == "config-test") return diresolver::config_test_command(config);
-  return usage_error("unknown command \"" + command + "\"");
+  if (argc < 2) return usage_error("expected a command");
+  int status = 2;
+  auto options = parse_options(argc, argv, status);
+  return options ? run(argv[1], *options) : status;
 }

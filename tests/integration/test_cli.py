@@ -122,5 +122,35 @@ class ConfigTestCommand(unittest.TestCase):
         self.assertIn(path, proc.stderr)
 
 
+class CommandLine(unittest.TestCase):
+
+    def test_every_command_defaults_to_the_packaged_config(self):
+        # Not `check`: with a packaged config that names Cisco's servers it would ask them.
+        for args in (["config-test"], ["snippet", "--for", "unbound"]):
+            with self.subTest(args=args):
+                proc = harness.run_cli(args)
+                # Read whether or not this machine has one: the path is in what it says.
+                self.assertIn("/etc/diresolver/diresolver.toml", proc.stdout + proc.stderr)
+
+    def test_options_in_any_order_and_usage_errors(self):
+        with tempfile.TemporaryDirectory(prefix="diresolver-cli-") as tmp:
+            path = harness.write_config(tmp, harness.base_config())
+            first = harness.run_cli(["snippet", "-c", path, "--for", "bind"])
+            second = harness.run_cli(["snippet", "--for", "bind", "--config", path])
+            self.assertEqual((0, first.stdout), (second.returncode, second.stdout), second.stderr)
+            for args, why in ((["run", "--bogus"], 'unknown option "--bogus"'),
+                              (["check", "--for", "bind", "-c", path], "--for goes with snippet only"),
+                              (["config-test", "--json", "-c", path], "--json goes with check only"),
+                              (["config-test", "-c", path, "-c", path], "-c given twice"),
+                              (["config-test", "-c"], "-c needs a value"),
+                              (["snippet", "-c", path], "expected snippet --for TARGET"),
+                              (["serve"], 'unknown command "serve"')):
+                with self.subTest(args=args):
+                    proc = harness.run_cli(args)
+                    self.assertEqual(2, proc.returncode, proc.stderr)
+                    self.assertIn(why, proc.stderr)
+                    self.assertIn("usage:", proc.stderr)
+
+
 if __name__ == "__main__":
     harness.main()
