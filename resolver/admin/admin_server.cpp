@@ -24,8 +24,11 @@ AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(l
     prometheus::TextSerializer().Serialize(out, collector->Collect());
     return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", out.str()};
   });
-  http_.add_page("/status", [runtime = sources.runtime, counters = sources.counters](const HttpRequest&) {
-    return HttpReply{200, "application/json", status_json(*runtime(), counters)};
+  http_.add_page("/status", [sources](const HttpRequest&) {
+    std::optional<CacheStats> cache;
+    if (sources.cache) cache = sources.cache->stats();
+    StatusSources more{sources.daemon, sources.gate.view(), cache};
+    return HttpReply{200, "application/json", status_json(*sources.runtime(), sources.counters, more)};
   });
   http_.add_page("/readyz", [&gate = sources.gate](const HttpRequest&) { return readyz_reply(gate.view()); });
   http_.add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 namespace diresolver {
 
 namespace {
@@ -46,9 +48,37 @@ json server_json(const Upstream& server, const CounterSources& sources, int64_t 
   };
 }
 
+int64_t unix_now_s() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+json readiness_json(const ReadinessView& view) {
+  auto state = !view.ready ? "not ready" : view.degraded ? "degraded" : "ready";
+  return {{"state", state}, {"detail", view.detail}};
+}
+
+json cache_json(const std::optional<CacheStats>& cache, const CounterSources& sources) {
+  if (!cache) return nullptr;
+  auto hits = sum_workers(sources.traffic, &WorkerCounters::cache_hits);
+  auto misses = sum_workers(sources.traffic, &WorkerCounters::cache_misses);
+  return {{"entries", cache->entries},
+          {"bytes", cache->bytes},
+          {"hits", hits},
+          {"misses", misses},
+          {"hit_ratio", hits + misses ? double(hits) / double(hits + misses) : 0.0}};
+}
+
+json reload_json(const ReloadRecord& reload, int64_t now_s) {
+  if (reload.unix_s == 0) return nullptr;
+  json out = {{"result", reload.ok ? "success" : "failure"}, {"age_s", now_s - reload.unix_s}};
+  if (!reload.ok) out["error"] = reload.error;
+  return out;
+}
+
 }  // namespace
 
-std::string status_json(const Runtime& runtime, const CounterSources& sources) {
+std::string status_json(const Runtime& runtime, const CounterSources& sources, const StatusSources& more) {
   auto now = monotonic_ms();
   json zones = json::array();
   for (const auto& set : runtime.sets) {
@@ -60,7 +90,15 @@ std::string status_json(const Runtime& runtime, const CounterSources& sources) {
                      {"tcp_only", set.tcp_only()},
                      {"servers", servers}});
   }
-  return json{{"zones", zones}}.dump(2) + "\n";
+  auto now_s = unix_now_s();
+  return json{{"version", DIRESOLVER_VERSION},
+              {"uptime_s", now_s - more.daemon.started_unix_s},
+              {"readiness", readiness_json(more.readiness)},
+              {"cache", cache_json(more.cache, sources)},
+              {"last_reload", reload_json(more.daemon.last_reload(), now_s)},
+              {"zones", zones}}
+             .dump(2) +
+         "\n";
 }
 
 }  // namespace diresolver

@@ -1,14 +1,24 @@
-// The /status page: JSON of every zone's upstream set, per server its health,
-// last probe, SRTT and traffic counts, for operators and scripts.
+// The /status page: JSON of the daemon (version, uptime, the last reload), the
+// readiness gate (state and why), the cache, and every zone's upstream set, per
+// server its health, last probe, SRTT and traffic counts, for operators and scripts.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "cache/packet_cache.hpp"
 #include "metrics/sums.hpp"
+#include "readiness/gate.hpp"
 #include "server/runtime.hpp"
 
 namespace diresolver {
 
-std::string status_json(const Runtime& runtime, const CounterSources& sources);
+struct StatusSources {
+  const DaemonCounters& daemon;
+  ReadinessView readiness;
+  std::optional<CacheStats> cache;  // none: caching is off
+};
+
+std::string status_json(const Runtime& runtime, const CounterSources& sources, const StatusSources& more);
 
 }  // namespace diresolver

@@ -1,5 +1,6 @@
 #include "daemon/daemon.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <memory>
 #include <mutex>
@@ -46,6 +47,8 @@ class Daemon {
       : runtime_(std::make_shared<Runtime>(std::move(config), registry_)),
         started_config_(runtime_->config),
         control_counters_(UpstreamRegistry::max_servers) {
+    daemon_counters_.started_unix_s =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
     control_transport_ =
@@ -127,19 +130,21 @@ class Daemon {
     try {
       config = load_config(runtime_->config.file);
     } catch (const ConfigError& e) {
-      daemon_counters_.reloads_failed.inc();
-      log::error("reload failed, keeping the running config: ", e.what());
-      return;
+      return reload_failed(e.what());
     }
     RuntimePtr next;
     try {
       next = std::make_shared<Runtime>(std::move(config), registry_);
     } catch (const std::exception& e) {
-      daemon_counters_.reloads_failed.inc();
-      log::error("reload failed, keeping the running config: ", e.what());
-      return;
+      return reload_failed(e.what());
     }
     apply(next);
+  }
+
+  void reload_failed(const std::string& why) {
+    daemon_counters_.reloads_failed.inc();
+    daemon_counters_.record_reload(false, why);
+    log::error("reload failed, keeping the running config: ", why);
   }
 
   void apply(const RuntimePtr& next) {
@@ -159,6 +164,7 @@ class Daemon {
       log::info("reload: servers of ", zone, " changed; flushed ", flushed, " cached answers");
     }
     daemon_counters_.reloads_ok.inc();
+    daemon_counters_.record_reload(true, "");
     log::info("reloaded ", next->config.file);
   }
 

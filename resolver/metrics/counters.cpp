@@ -1,5 +1,7 @@
 #include "metrics/counters.hpp"
 
+#include <chrono>
+
 namespace diresolver {
 
 namespace {
@@ -35,6 +37,17 @@ std::vector<CounterTotal> sum_counters(const std::vector<const WorkerCounters*>&
     out.push_back({"upstream_failures_" + std::string(name_of(error)), total});
   }
   return out;
+}
+
+void DaemonCounters::record_reload(bool ok, std::string error) {
+  using namespace std::chrono;
+  std::lock_guard lock(reload_mutex_);
+  last_reload_ = {duration_cast<seconds>(system_clock::now().time_since_epoch()).count(), ok, std::move(error)};
+}
+
+ReloadRecord DaemonCounters::last_reload() const {
+  std::lock_guard lock(reload_mutex_);
+  return last_reload_;
 }
 
 }  // namespace diresolver

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -80,9 +81,24 @@ struct WorkerCounters {
 };
 
 // What the control thread counts about the daemon itself.
+// The last SIGHUP's outcome, for /status.
+struct ReloadRecord {
+  int64_t unix_s = 0;  // 0: none since start
+  bool ok = false;
+  std::string error;  // when not ok: file, key and reason
+};
+
 struct DaemonCounters {
   Counter reloads_ok;
   Counter reloads_failed;
+  int64_t started_unix_s = 0;
+
+  void record_reload(bool ok, std::string error);
+  ReloadRecord last_reload() const;
+
+ private:
+  mutable std::mutex reload_mutex_;  // the control loop writes, the admin threads read
+  ReloadRecord last_reload_;
 };
 
 struct CounterTotal {

@@ -494,6 +494,19 @@ class AdminTest(HealthCase):
             wait_for_server(DI_ZONE, IAD, lambda s: s["queries"] >= 3 and s["answers"] >= 3,
                             what="IAD queries and answers")
             status = get_status()
+            version = harness.run_cli(["--version"]).stdout.split()[-1]
+            self.assertEqual(version, status["version"])
+            self.assertTrue(0 <= status["uptime_s"] < 60, status["uptime_s"])
+            # The harness turns the gate off: open, and no DI server down.
+            self.assertEqual("ready", status["readiness"]["state"], status["readiness"])
+            cache = status["cache"]
+            self.assertEqual(3, cache["misses"], cache)
+            self.assertGreaterEqual(cache["entries"], 3, cache)
+            self.assertEqual(0.0, cache["hit_ratio"], cache)
+            query(f"shape0.{DI_ZONE}")  # now cached
+            cache = get_status()["cache"]
+            self.assertEqual((1, 0.25), (cache["hits"], cache["hit_ratio"]), cache)
+            self.assertIsNone(status["last_reload"])
             zone = harness.zone_status(status, DI_ZONE)
             self.assertEqual("di:amer", zone["route"], zone)
             self.assertEqual("sequential", zone["selection"], zone)

@@ -132,9 +132,16 @@ class ReloadTest(harness.IntegrationCase):
             self.assertEqual(1, self.run_exec_reload(daemon))
             time.sleep(0.3)
             reloads = harness.get_metrics()
+            last = harness.get_status()["last_reload"]
+            self.assertEqual("success", last["result"], last)  # the bad file never reached the daemon
+            daemon.proc.send_signal(signal.SIGHUP)  # as `kill -HUP` would: it reaches the daemon
+            self.assertTrue(daemon.wait_for_log(r"reload failed"), daemon.stderr)
+            last = harness.get_status()["last_reload"]
+            self.assertEqual("failure", last["result"], last)
+            self.assertIn("no_such_key: unknown key", last["error"])
+            self.assertLess(last["age_s"], 10)
         self.assertEqual(1, harness.metric(reloads, "diresolver_config_reloads_total", result="success"))
         self.assertEqual(0, harness.metric(reloads, "diresolver_config_reloads_total", result="failure") or 0)
-        self.assertNotIn("reload failed", daemon.stderr)
 
     def test_a_reverted_restart_only_change_is_not_named_again(self):
         config = harness.health_config()
