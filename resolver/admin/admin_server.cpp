@@ -7,9 +7,20 @@
 #include "admin/cache_admin.hpp"
 #include "admin/collector.hpp"
 #include "admin/status.hpp"
+#include "admin/status_page.hpp"
 #include "util/log.hpp"
 
 namespace diresolver {
+
+namespace {
+
+StatusSources status_sources(const AdminSources& sources) {
+  std::optional<CacheStats> cache;
+  if (sources.cache) cache = sources.cache->stats();
+  return {sources.daemon, sources.gate.view(), cache};
+}
+
+}  // namespace
 
 HttpReply readyz_reply(const ReadinessView& view) {
   if (!view.ready) return {503, "text/plain; charset=utf-8", "not ready: " + view.detail + "\n"};
@@ -25,17 +36,18 @@ AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(l
     return HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", out.str()};
   });
   http_.add_page("/status", [sources](const HttpRequest&) {
-    std::optional<CacheStats> cache;
-    if (sources.cache) cache = sources.cache->stats();
-    StatusSources more{sources.daemon, sources.gate.view(), cache};
-    return HttpReply{200, "application/json", status_json(*sources.runtime(), sources.counters, more)};
+    return HttpReply{200, "application/json", status_json(*sources.runtime(), sources.counters, status_sources(sources))};
+  });
+  http_.add_page("/$", [sources, page = std::make_shared<StatusPage>()](const HttpRequest&) {
+    return HttpReply{200, "text/html; charset=utf-8",
+                     page->render(*sources.runtime(), sources.counters, status_sources(sources))};
   });
   http_.add_page("/readyz", [&gate = sources.gate](const HttpRequest&) { return readyz_reply(gate.view()); });
   http_.add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });
   if (auto* cache = sources.cache)
     http_.add_page(
         "/cache/flush", [cache](const HttpRequest& request) { return flush_cache(*cache, request); }, HttpMethod::post);
-  log::info("admin HTTP on ", listen.to_string(), " (/metrics, /status, /readyz, /healthz, /cache/flush)");
+  log::info("admin HTTP on ", listen.to_string(), " (/ status page, /metrics, /status, /readyz, /healthz, /cache/flush)");
 }
 
 }  // namespace diresolver
