@@ -6,6 +6,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "control_client.hpp"
 
 namespace {
 
@@ -20,8 +21,15 @@ constexpr const char* usage =
     "       diresolver snippet --for bind|unbound|dnsmasq|windows [-c FILE]\n"
     "                                         print the stanza that makes that DNS server forward\n"
     "                                         the configured zones to diresolver\n"
+    "       diresolver status [-c FILE] [--json]\n"
+    "                                         the running daemon: readiness, servers, cache, last reload\n"
+    "       diresolver flush [--name NAME | --zone ZONE] [-c FILE]\n"
+    "                                         empty the running daemon's cache (or one name, one zone)\n"
+    "       diresolver reload [-c FILE]       make the running daemon reread FILE; exit 1 with the\n"
+    "                                         reason if it refuses it\n"
     "       diresolver --version\n"
-    "FILE defaults to /etc/diresolver/diresolver.toml.\n";
+    "FILE defaults to /etc/diresolver/diresolver.toml; status, flush and reload reach\n"
+    "the daemon through the control socket it names ([control] socket).\n";
 
 int usage_error(const std::string& why) {
   std::cerr << "diresolver: " << why << "\n" << usage;
@@ -34,6 +42,7 @@ struct Options {
   bool config_given = false;
   bool json = false;
   std::optional<std::string> target;
+  std::optional<std::string> name, zone;  // flush
 };
 
 // nullopt after printing a usage error (its status in `status`).
@@ -41,13 +50,14 @@ std::optional<Options> parse_options(int argc, char** argv, int& status) {
   Options options;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
-    bool takes_value = arg == "-c" || arg == "--config" || arg == "--for";
+    bool takes_value = arg == "-c" || arg == "--config" || arg == "--for" || arg == "--name" || arg == "--zone";
     if (takes_value && i + 1 >= argc) return status = usage_error(arg + " needs a value"), std::nullopt;
     if (arg == "--json") {
       options.json = true;
-    } else if (arg == "--for") {
-      if (options.target) return status = usage_error("--for given twice"), std::nullopt;
-      options.target = argv[++i];
+    } else if (arg == "--for" || arg == "--name" || arg == "--zone") {
+      auto& value = arg == "--for" ? options.target : arg == "--name" ? options.name : options.zone;
+      if (value) return status = usage_error(arg + " given twice"), std::nullopt;
+      value = argv[++i];
     } else if (takes_value) {
       if (options.config_given) return status = usage_error(arg + " given twice"), std::nullopt;
       options.config = argv[++i];
@@ -60,8 +70,16 @@ std::optional<Options> parse_options(int argc, char** argv, int& status) {
 }
 
 int run(const std::string& command, const Options& options) {
-  if (options.json && command != "check") return usage_error("--json goes with check only");
+  if (options.json && command != "check" && command != "status") return usage_error("--json goes with check and status");
   if (options.target && command != "snippet") return usage_error("--for goes with snippet only");
+  if ((options.name || options.zone) && command != "flush") return usage_error("--name and --zone go with flush");
+  if (options.name && options.zone) return usage_error("flush: --name or --zone, not both");
+  if (command == "status") return diresolver::control_command(options.config, "status", options.json);
+  if (command == "reload") return diresolver::control_command(options.config, "reload", false);
+  if (command == "flush") {
+    std::string request = options.name ? "flush name " + *options.name : options.zone ? "flush zone " + *options.zone : "flush";
+    return diresolver::control_command(options.config, request, false);
+  }
   if (command == "run") return diresolver::run_command(options.config);
   if (command == "config-test") return diresolver::config_test_command(options.config);
   if (command == "check") return diresolver::check_command(options.config, options.json);

@@ -12,22 +12,27 @@ HttpReply flushed(size_t count) { return {200, "application/json", "{\"flushed\"
 }  // namespace
 
 HttpReply flush_cache(PacketCache& cache, const HttpRequest& request) {
-  auto name = request.param("name");
-  auto zone = request.param("zone");
-  if (name && zone) return {400, "text/plain; charset=utf-8", "give name or zone, not both\n"};
+  auto outcome = flush_cache(cache, request.param("name"), request.param("zone"));
+  if (!outcome.error.empty()) return {400, "text/plain; charset=utf-8", outcome.error + "\n"};
+  return flushed(outcome.flushed);
+}
+
+FlushOutcome flush_cache(PacketCache& cache, const std::optional<std::string>& name,
+                         const std::optional<std::string>& zone) {
+  if (name && zone) return {0, "give name or zone, not both"};
   if (!name && !zone) {
     auto count = cache.stats().entries;
     cache.flush_all();
     log::info("cache flushed: everything (", count, " entries)");
-    return flushed(count);
+    return {count, ""};
   }
   std::string why;
   auto normalized = normalize_zone_name(name ? *name : *zone, &why);
-  if (!normalized) return {400, "text/plain; charset=utf-8", (name ? "name: " : "zone: ") + why + "\n"};
+  if (!normalized) return {0, (name ? "name: " : "zone: ") + why};
   auto wire = zone_name_to_wire(*normalized);
   auto count = name ? cache.flush_name(wire) : cache.flush_zone(wire);
   log::info("cache flushed: ", name ? "name " : "zone ", *normalized, " (", count, " entries)");
-  return flushed(count);
+  return {count, ""};
 }
 
 }  // namespace diresolver

@@ -192,6 +192,11 @@ struct LogSettings {
   uint32_t max_lines_per_second = 20;  // per worker; the rest is counted and summarised
 };
 
+// The control socket `diresolver status|flush|reload` talk to ([control]).
+struct ControlSettings {
+  std::string socket = "/run/diresolver/control.sock";  // "": none
+};
+
 struct AdminSettings {
   // Not 9153: CoreDNS's metrics port, and CoreDNS may share a DNS host with us.
   static constexpr uint16_t default_port = 9553;
@@ -211,6 +216,7 @@ struct Config {
   CacheSettings cache;
   ReadinessSettings readiness;
   LogSettings log;
+  ControlSettings control;
   AdminSettings admin;
   std::vector<ZoneSpec> zones;  // DI zones, then [[forward]] zones, then "." if [default]
 };

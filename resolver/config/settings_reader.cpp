@@ -138,6 +138,19 @@ RateLimitSettings read_ratelimit_settings(const TomlTable& top) {
   return out;
 }
 
+ControlSettings read_control_settings(const TomlTable& top) {
+  ControlSettings out;
+  auto table = top.table("control");
+  if (!table) return out;
+  table->check_keys({"socket"});
+  if (auto socket = table->string("socket")) {
+    if (!socket->empty() && socket->front() != '/') table->fail("socket", "expected an absolute path, got \"" + *socket + "\"");
+    if (socket->size() >= 108) table->fail("socket", "longer than a Unix socket path may be (107 bytes)");
+    out.socket = *socket;
+  }
+  return out;
+}
+
 LogSettings read_log_settings(const TomlTable& top) {
   LogSettings out;
   auto table = top.table("log");

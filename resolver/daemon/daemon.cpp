@@ -4,10 +4,15 @@
 #include <csignal>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "admin/admin_server.hpp"
+#include "admin/cache_admin.hpp"
+#include "admin/status.hpp"
 #include "config/config_diff.hpp"
+#include "daemon/control_socket.hpp"
 #include "daemon/privileges.hpp"
 #include "dns/name.hpp"
 #include "health/prober.hpp"
@@ -67,6 +72,7 @@ class Daemon {
       create_workers();
       start_admin();
       give_up_root();
+      start_control();  // after the uid change: the socket file is the service user's
       for (auto& worker : workers_) worker->start();
     } catch (const std::exception& e) {
       log::error(e.what());
@@ -123,9 +129,44 @@ class Daemon {
                                                                    cache_.get(), daemon_counters_, *gate_});
   }
 
-  // SIGHUP: a new config for routing, upstreams, health and timeouts. A bad
-  // file is logged and counted, and the running config stays.
-  void reload() {
+  void start_control() {
+    const auto& path = runtime_->config.control.socket;
+    if (path.empty()) return;
+    try {
+      control_socket_ = std::make_unique<ControlSocket>(&control_, path,
+                                                        [this](const std::string& r) { return control_reply(r); });
+    } catch (const std::exception& e) {
+      log::warn(e.what(), "; `diresolver status`, `flush` and `reload` cannot reach this daemon");
+    }
+  }
+
+  // A request on the control socket (daemon/control_socket.hpp), answered on this loop.
+  std::string control_reply(const std::string& request) {
+    std::istringstream words(request);
+    std::string command, kind, value;
+    words >> command >> kind >> value;
+    if (command == "status") return "ok\n" + status_json(*runtime(), counter_sources(), status_sources());
+    if (command == "reload") {
+      auto error = reload();
+      return error ? "error: " + *error + "\n" : "ok\nreloaded " + runtime_->config.file + "\n";
+    }
+    if (command == "flush" && cache_ && (kind.empty() || ((kind == "name" || kind == "zone") && !value.empty()))) {
+      auto outcome = flush_cache(*cache_, kind == "name" ? std::optional(value) : std::nullopt,
+                                 kind == "zone" ? std::optional(value) : std::nullopt);
+      return outcome.error.empty() ? "ok\nflushed " + std::to_string(outcome.flushed) + "\n"
+                                   : "error: " + outcome.error + "\n";
+    }
+    if (command == "flush" && !cache_) return "error: the cache is off ([cache] enabled = false)\n";
+    return "error: unknown request \"" + request + "\" (status, flush [name NAME | zone ZONE], reload)\n";
+  }
+
+  StatusSources status_sources() const {
+    return {daemon_counters_, gate_->view(), cache_ ? std::optional(cache_->stats()) : std::nullopt};
+  }
+
+  // SIGHUP or `diresolver reload`: a new config for routing, upstreams, health
+  // and timeouts. A bad file is logged and counted, and the running config stays.
+  std::optional<std::string> reload() {
     Config config;
     try {
       config = load_config(runtime_->config.file);
@@ -139,12 +180,14 @@ class Daemon {
       return reload_failed(e.what());
     }
     apply(next);
+    return std::nullopt;
   }
 
-  void reload_failed(const std::string& why) {
+  std::string reload_failed(const std::string& why) {
     daemon_counters_.reloads_failed.inc();
     daemon_counters_.record_reload(false, why);
     log::error("reload failed, keeping the running config: ", why);
+    return why;
   }
 
   void apply(const RuntimePtr& next) {
@@ -225,6 +268,7 @@ class Daemon {
   }
 
   void stop() {
+    control_socket_.reset();
     if (admin_) admin_->close();
     if (gate_) gate_->stop();
     watchdog_.close();
@@ -258,6 +302,7 @@ class Daemon {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::unique_ptr<Prober> prober_;
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<ControlSocket> control_socket_;
   uv::Handle<uv_timer_t> watchdog_;
   std::vector<uint64_t> heartbeats_;
   uv::Handle<uv_signal_t> term_;

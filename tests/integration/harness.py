@@ -315,6 +315,11 @@ class Daemon:
 
     def __enter__(self):
         self._tmp = tempfile.TemporaryDirectory(prefix="diresolver-it-")
+        # The control socket in this daemon's directory (not /run/diresolver), kept in the
+        # dict so a test that rewrites the file for a reload keeps it too.
+        socket = self.config.get("control", {}).get("socket")
+        if socket is None or (socket and not os.path.isdir(os.path.dirname(socket))):
+            self.config["control"] = {"socket": os.path.join(self._tmp.name, "control.sock")}
         self.config_path = write_config(self._tmp.name, self.config)
         env = None
         if self.env is not None:

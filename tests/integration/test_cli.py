@@ -140,7 +140,9 @@ class CommandLine(unittest.TestCase):
             self.assertEqual((0, first.stdout), (second.returncode, second.stdout), second.stderr)
             for args, why in ((["run", "--bogus"], 'unknown option "--bogus"'),
                               (["check", "--for", "bind", "-c", path], "--for goes with snippet only"),
-                              (["config-test", "--json", "-c", path], "--json goes with check only"),
+                              (["config-test", "--json", "-c", path], "--json goes with check and status"),
+                              (["flush", "--name", "a", "--zone", "b", "-c", path], "--name or --zone, not both"),
+                              (["status", "--name", "a", "-c", path], "--name and --zone go with flush"),
                               (["config-test", "-c", path, "-c", path], "-c given twice"),
                               (["config-test", "-c"], "-c needs a value"),
                               (["snippet", "-c", path], "expected snippet --for TARGET"),

@@ -1,0 +1,111 @@
+#!/usr/bin/python3
+"""Integration tests: `diresolver status`, `flush` and `reload` against the running daemon.
+
+Owns: the control socket ([control] socket, a Unix socket the daemon makes, mode 0660);
+`status` (text and --json: version, uptime, readiness and why, servers, cache, the last
+reload), `flush` (everything, --name, --zone; the count), `reload` (synchronous: exit 0
+with the file reloaded, exit 1 with the reason when the daemon refuses the file, which
+keeps running its config); a daemon that cannot be reached is an error that names the
+socket; the unit's ExecReload is `diresolver reload`.
+"""
+
+import json
+import os
+import stat
+import tempfile
+
+import harness
+from harness import DI1, DI_ZONE, Daemon, query
+
+
+def cli(daemon, *args):
+    return harness.run_cli([*args, "-c", daemon.config_path])
+
+
+class ControlTest(harness.IntegrationCase):
+    def test_status_text_and_json(self):
+        self.fakes[DI1].mode = "drop"
+        with Daemon(harness.health_config()) as daemon:
+            query(f"status.{DI_ZONE}")
+            harness.wait_until(lambda: harness.server_status(harness.get_status(), DI_ZONE, "IAD")["state"]
+                               == "down", what="IAD marked down")
+            mode = os.stat(daemon.config["control"]["socket"]).st_mode
+            self.assertTrue(stat.S_ISSOCK(mode))
+            self.assertEqual(0o660, stat.S_IMODE(mode))
+            text = cli(daemon, "status")
+            as_json = cli(daemon, "status", "--json")
+        self.assertEqual(0, text.returncode, text.stderr)
+        self.assertRegex(text.stdout, r"^diresolver \d+\.\d+\.\d+, up \d+ s\n")
+        self.assertRegex(text.stdout, r"readiness: degraded \(.*IAD 127\.0\.0\.11:53 \(amer\) marked down\)")
+        self.assertRegex(text.stdout, r"  IAD  127\.0\.0\.11:53  down  RTT [\d.]+ ms  changed \d+ s ago")
+        self.assertRegex(text.stdout, r"  DFW  127\.0\.0\.12:53  up  ")
+        self.assertRegex(text.stdout, r"cache: 1 entries, hit ratio 0(\.0)? %")
+        self.assertIn("last reload: none since start", text.stdout)
+        status = json.loads(as_json.stdout)
+        self.assertEqual("degraded", status["readiness"]["state"])
+        self.assertEqual(1, status["cache"]["entries"])
+
+    def test_flush_everything_a_name_or_a_zone(self):
+        with Daemon(harness.health_config()) as daemon:
+            for label in ("a", "b", "c.sub", "d.sub"):
+                query(f"{label}.{DI_ZONE}")
+            name = cli(daemon, "flush", "--name", f"a.{DI_ZONE}")
+            zone = cli(daemon, "flush", "--zone", f"sub.{DI_ZONE}")
+            bad = cli(daemon, "flush", "--name", "a..b")
+            rest = cli(daemon, "flush")
+        self.assertEqual((0, "flushed 1\n"), (name.returncode, name.stdout), name.stderr)
+        self.assertEqual((0, "flushed 2\n"), (zone.returncode, zone.stdout), zone.stderr)
+        self.assertEqual(1, bad.returncode)
+        self.assertTrue(bad.stderr.startswith("error: name: "), bad.stderr)
+        self.assertEqual((0, "flushed 1\n"), (rest.returncode, rest.stdout), rest.stderr)
+
+    def test_reload_waits_for_the_outcome(self):
+        config = harness.health_config()
+        with Daemon(config) as daemon:
+            config["upstream"]["hedge_delay_max_ms"] = 40
+            harness.write_config(os.path.dirname(daemon.config_path), config)
+            good = cli(daemon, "reload")
+            with open(daemon.config_path, "a") as handle:
+                handle.write("\nno_such_key = 1\n")
+            bad = cli(daemon, "reload")
+            still = cli(daemon, "status", "--json")
+        self.assertEqual((0, f"reloaded {daemon.config_path}\n"), (good.returncode, good.stdout), good.stderr)
+        self.assertEqual(1, bad.returncode)
+        self.assertIn("no_such_key: unknown key", bad.stderr)
+        self.assertTrue(bad.stderr.startswith("error: "), bad.stderr)
+        last = json.loads(still.stdout)["last_reload"]
+        self.assertEqual("failure", last["result"])
+        self.assertIn("reload failed, keeping the running config", daemon.stderr)
+
+    def test_no_daemon_is_an_error_naming_the_socket(self):
+        with Daemon(harness.health_config()) as daemon:
+            path = daemon.config["control"]["socket"]
+            self.assertTrue(os.path.exists(path))
+        self.assertFalse(os.path.exists(path), "the daemon removes its socket when it stops")
+        with tempfile.TemporaryDirectory(prefix="diresolver-control-") as tmp:
+            config = harness.health_config()
+            config["control"] = {"socket": f"{tmp}/control.sock"}
+            proc = harness.run_cli(["status", "-c", harness.write_config(tmp, config)])
+        self.assertEqual(1, proc.returncode)
+        self.assertIn(f"error: cannot reach diresolver at {tmp}/control.sock: connect: ", proc.stderr)
+
+    def test_a_second_daemon_leaves_the_first_ones_socket_alone(self):
+        with Daemon(harness.health_config()) as first:
+            second_config = harness.health_config()
+            second_config["server"]["listen"] = ["127.0.0.2:53"]
+            second_config["admin"] = {"listen": "127.0.0.2:9553"}
+            second_config["control"] = dict(first.config["control"])
+            with Daemon(second_config, address="127.0.0.2") as second:
+                self.assertTrue(second.wait_for_log(r"another diresolver listens there"), second.stderr)
+            status = cli(first, "status", "--json")
+        self.assertEqual(0, status.returncode, status.stderr)
+
+    def test_the_units_exec_reload_is_diresolver_reload(self):
+        unit = os.path.join(os.environ["DIRESOLVER_SOURCE_DIR"], "systemd", "diresolver.service")
+        with open(unit) as handle:
+            reloads = [line.strip() for line in handle if line.startswith("ExecReload=")]
+        self.assertEqual(["ExecReload=/usr/sbin/diresolver reload -c /etc/diresolver/diresolver.toml"], reloads)
+
+
+if __name__ == "__main__":
+    harness.main()
