@@ -4,7 +4,6 @@
 
 #include <sstream>
 
-#include "admin/cache_admin.hpp"
 #include "admin/collector.hpp"
 #include "admin/status.hpp"
 #include "admin/status_page.hpp"
@@ -44,10 +43,7 @@ AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(l
   });
   http_.add_page("/readyz", [&gate = sources.gate](const HttpRequest&) { return readyz_reply(gate.view()); });
   http_.add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });
-  if (auto* cache = sources.cache)
-    http_.add_page(
-        "/cache/flush", [cache](const HttpRequest& request) { return flush_cache(*cache, request); }, HttpMethod::post);
-  log::info("admin HTTP on ", listen.to_string(), " (/ status page, /metrics, /status, /readyz, /healthz, /cache/flush)");
+  log::info("admin HTTP on ", listen.to_string(), " (/ status page, /metrics, /status, /readyz, /healthz)");
 }
 
 }  // namespace diresolver

@@ -3,7 +3,9 @@
 //   GET  /status        JSON of every zone's servers (admin/status.hpp)
 //   GET  /readyz        200 once forwarding is validated (degraded included), else 503
 //   GET  /healthz       200 while the process serves HTTP at all
-//   POST /cache/flush   everything, ?name= or ?zone= (admin/cache_admin.hpp)
+//   GET  /              the status page (admin/status_page.hpp)
+// Nothing here changes the daemon: the listener may face the network for
+// Prometheus. Mutations go through the control socket (daemon/control_socket.hpp).
 // Pages read only what is safe from another thread: atomics, the counters,
 // mutex-guarded snapshots.
 #pragma once

@@ -5,18 +5,6 @@
 
 namespace diresolver {
 
-namespace {
-
-HttpReply flushed(size_t count) { return {200, "application/json", "{\"flushed\": " + std::to_string(count) + "}\n"}; }
-
-}  // namespace
-
-HttpReply flush_cache(PacketCache& cache, const HttpRequest& request) {
-  auto outcome = flush_cache(cache, request.param("name"), request.param("zone"));
-  if (!outcome.error.empty()) return {400, "text/plain; charset=utf-8", outcome.error + "\n"};
-  return flushed(outcome.flushed);
-}
-
 FlushOutcome flush_cache(PacketCache& cache, const std::optional<std::string>& name,
                          const std::optional<std::string>& zone) {
   if (name && zone) return {0, "give name or zone, not both"};

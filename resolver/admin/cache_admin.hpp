@@ -1,17 +1,13 @@
-// POST /cache/flush: drop everything, one name (?name=www.example.com, every
-// type), or a zone and all below it (?zone=example.com). Answers JSON
-// {"flushed": N}, or 400 naming the bad parameter.
+// `diresolver flush` (through the control socket): drop everything, one name
+// (every type), or a zone and all below it.
 #pragma once
 
 #include <optional>
 #include <string>
 
-#include "admin/http_server.hpp"
 #include "cache/packet_cache.hpp"
 
 namespace diresolver {
-
-HttpReply flush_cache(PacketCache& cache, const HttpRequest& request);
 
 // What both the HTTP page and the control socket do: the entries flushed, or why not.
 struct FlushOutcome {

@@ -7,7 +7,8 @@ source ports, so the kernel's SO_REUSEPORT hash spreads them over every worker:
 hits and stores on the shared cache shards, RTT samples and passive failures on the
 shared upstream state. Meanwhile the control loop probes servers that go down and
 come back and runs the readiness validation, civetweb's threads serve /metrics,
-/status, /readyz and cache flushes, and SIGHUP reloads swap the config under them.
+/status, /readyz and cache flushes (`diresolver flush`, on the control loop), and SIGHUP
+reloads swap the config under them.
 
 The checks are loose on purpose (clients get answers, every reload lands, the daemon
 exits 0): the point is the interleaving. Under ThreadSanitizer a race report makes
@@ -79,17 +80,17 @@ class ConcurrencyTest(harness.IntegrationCase):
             with tally["lock"]:
                 tally[key] = tally.get(key, 0) + 1
 
-    def admin(self, stop, tally):
+    def admin(self, stop, tally, config_path):
         paths = ["/metrics", "/status", "/readyz"]
-        flushes = [f"?zone={DI_ZONE}", f"?name=n1.{FORWARD_ZONE}", ""]
+        flushes = [["--zone", DI_ZONE], ["--name", f"n1.{FORWARD_ZONE}"], []]
         i = 0
         while not stop.is_set():
             try:
-                if i % 7 == 6:
-                    status, _ = harness.admin_request("/cache/flush" + flushes[i % 3], "POST")
+                if i % 7 == 6:  # the control socket, on the control loop
+                    proc = harness.run_cli(["flush", *flushes[i % 3], "-c", config_path], timeout=30)
+                    key = f"flush {proc.returncode}"
                 else:
-                    status, _ = harness.admin_request(paths[i % 3])
-                key = f"http {status}"
+                    key = f"http {harness.admin_request(paths[i % 3])[0]}"
             except OSError as exc:
                 key = type(exc).__name__
             with tally["lock"]:
@@ -108,7 +109,8 @@ class ConcurrencyTest(harness.IntegrationCase):
                                timeout=10, what="/readyz 200")
             clients = [threading.Thread(target=self.client, args=(seed, stop_clients, tally), daemon=True)
                        for seed in range(CLIENTS)]
-            scraper = threading.Thread(target=self.admin, args=(stop, admin_tally), daemon=True)
+            scraper = threading.Thread(target=self.admin, args=(stop, admin_tally, daemon.config_path),
+                                       daemon=True)
             for thread in [*clients, scraper]:
                 thread.start()
             selections = ["round_robin", "sequential", "lowest_rtt"]
@@ -125,8 +127,9 @@ class ConcurrencyTest(harness.IntegrationCase):
                     self.fakes[DI1].mode = self.fakes[DI2].mode = "answer"
                 victim.mode = "answer"
                 # A reload with another selection policy, while all of that goes on.
-                harness.write_config(daemon.config_path.rsplit("/", 1)[0],
-                                     config(selections[i % len(selections)]))
+                reloaded = config(selections[i % len(selections)])
+                reloaded["control"] = cfg["control"]  # where the daemon's socket is
+                harness.write_config(daemon.config_path.rsplit("/", 1)[0], reloaded)
                 daemon.proc.send_signal(signal.SIGHUP)
                 harness.wait_until(lambda: daemon.stderr.count("info: reloaded ") > i,
                                    timeout=10, what=f"reload {i + 1} logged")
@@ -150,6 +153,8 @@ class ConcurrencyTest(harness.IntegrationCase):
         self.assertGreaterEqual(tally.get("NOERROR", 0), total // 2, tally)
         self.assertLessEqual(tally.get("timeout", 0), total // 50, tally)
         self.assertGreater(admin_tally.get("http 200", 0), 0, admin_tally)
+        self.assertGreater(admin_tally.get("flush 0", 0), 0, admin_tally)
+        self.assertEqual([], [k for k in admin_tally if k.startswith("flush") and k != "flush 0"], admin_tally)
         print(f"clients: {tally}; admin: {admin_tally}; daemon stats: {daemon.stats}")
 
 
