@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <chrono>
+#include "util/clock.hpp"
 
 namespace diresolver {
 
@@ -48,11 +48,6 @@ json server_json(const Upstream& server, const CounterSources& sources, int64_t 
   };
 }
 
-int64_t unix_now_s() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
 json readiness_json(const ReadinessView& view) {
   auto state = !view.ready ? "not ready" : view.degraded ? "degraded" : "ready";
   return {{"state", state}, {"detail", view.detail}};
@@ -60,13 +55,12 @@ json readiness_json(const ReadinessView& view) {
 
 json cache_json(const std::optional<CacheStats>& cache, const CounterSources& sources) {
   if (!cache) return nullptr;
-  auto hits = sum_workers(sources.traffic, &WorkerCounters::cache_hits);
-  auto misses = sum_workers(sources.traffic, &WorkerCounters::cache_misses);
+  auto totals = cache_totals(sources);
   return {{"entries", cache->entries},
           {"bytes", cache->bytes},
-          {"hits", hits},
-          {"misses", misses},
-          {"hit_ratio", hits + misses ? double(hits) / double(hits + misses) : 0.0}};
+          {"hits", totals.hits},
+          {"misses", totals.misses},
+          {"hit_ratio", totals.hit_ratio()}};
 }
 
 json reload_json(const ReloadRecord& reload, int64_t now_s) {
@@ -77,6 +71,11 @@ json reload_json(const ReloadRecord& reload, int64_t now_s) {
 }
 
 }  // namespace
+
+CacheTotals cache_totals(const CounterSources& sources) {
+  return {sum_workers(sources.traffic, &WorkerCounters::cache_hits),
+          sum_workers(sources.traffic, &WorkerCounters::cache_misses)};
+}
 
 std::string status_json(const Runtime& runtime, const CounterSources& sources, const StatusSources& more) {
   auto now = monotonic_ms();
@@ -90,7 +89,7 @@ std::string status_json(const Runtime& runtime, const CounterSources& sources, c
                      {"tcp_only", set.tcp_only()},
                      {"servers", servers}});
   }
-  auto now_s = unix_now_s();
+  auto now_s = unix_s();
   return json{{"version", DIRESOLVER_VERSION},
               {"uptime_s", now_s - more.daemon.started_unix_s},
               {"readiness", readiness_json(more.readiness)},

@@ -21,4 +21,12 @@ struct StatusSources {
 
 std::string status_json(const Runtime& runtime, const CounterSources& sources, const StatusSources& more);
 
+// Client queries the cache answered and did not, summed over the workers.
+struct CacheTotals {
+  uint64_t hits = 0, misses = 0;
+  bool any() const { return hits + misses > 0; }
+  double hit_ratio() const { return any() ? double(hits) / double(hits + misses) : 0.0; }
+};
+CacheTotals cache_totals(const CounterSources& sources);
+
 }  // namespace diresolver

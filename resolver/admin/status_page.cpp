@@ -1,7 +1,8 @@
 #include "admin/status_page.hpp"
 
-#include <chrono>
 #include <cstdio>
+
+#include "util/clock.hpp"
 
 namespace diresolver {
 
@@ -32,11 +33,6 @@ std::string age_text(int64_t ms) {
   if (s < 120) return std::to_string(s) + " s ago";
   if (s < 7200) return std::to_string(s / 60) + " min ago";
   return std::to_string(s / 3600) + " h ago";
-}
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 constexpr const char* style =
@@ -98,9 +94,8 @@ std::string StatusPage::render(const Runtime& runtime, const CounterSources& sou
   std::string servfail_share = window.answers ? fixed(100.0 * double(window.servfail) / double(window.answers), 1) + " %" : "-";
   std::string hit_ratio = "off";
   if (more.cache) {
-    auto hits = sum_workers(sources.traffic, &WorkerCounters::cache_hits);
-    auto misses = sum_workers(sources.traffic, &WorkerCounters::cache_misses);
-    hit_ratio = hits + misses ? fixed(100.0 * double(hits) / double(hits + misses), 1) + " %" : "-";
+    auto totals = cache_totals(sources);
+    hit_ratio = totals.any() ? fixed(100.0 * totals.hit_ratio(), 1) + " %" : "-";
   }
   return std::string("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">") +
          "<title>diresolver</title><style>" + style + "</style></head><body>\n<h1>diresolver " + DIRESOLVER_VERSION +

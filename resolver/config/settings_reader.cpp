@@ -28,6 +28,15 @@ Selection parse_selection(const TomlTable& table, const std::string& text) {
   table.fail("selection", "\"" + text + "\" is not one of " + names_joined<Selection>());
 }
 
+// The enum named at `key`, if the key is set; any other text fails with the choices.
+template <class E>
+std::optional<E> read_enum(const TomlTable& table, const std::string& key) {
+  auto text = table.string(key);
+  if (!text) return std::nullopt;
+  if (auto value = enum_from_name<E>(*text)) return value;
+  table.fail(key, "expected " + names_quoted_choice<E>() + ", got \"" + *text + "\"");
+}
+
 void check_order(const TomlTable& table, const char* low_key, uint32_t low, const char* high_key, uint32_t high) {
   if (low > high) table.fail(low_key, std::string("must not exceed ") + high_key);
 }
@@ -130,11 +139,7 @@ RateLimitSettings read_ratelimit_settings(const TomlTable& top) {
   out.ipv4_prefix = table->integer_or("ipv4_prefix", out.ipv4_prefix, 8, 32);
   out.ipv6_prefix = table->integer_or("ipv6_prefix", out.ipv6_prefix, 16, 128);
   out.max_clients = table->integer_or("max_clients", out.max_clients, 16, 10'000'000);
-  if (auto action = table->string("action")) {
-    auto parsed = enum_from_name<LimitAction>(*action);
-    if (!parsed) table->fail("action", "expected \"drop\" or \"refuse\", got \"" + *action + "\"");
-    out.action = *parsed;
-  }
+  out.action = read_enum<LimitAction>(*table, "action").value_or(out.action);
   return out;
 }
 
@@ -158,11 +163,7 @@ LogSettings read_log_settings(const TomlTable& top) {
   table->check_keys({"queries", "slow_ms", "max_lines_per_second"});
   out.slow_ms = table->integer_or("slow_ms", out.slow_ms, 1, 60'000);
   out.max_lines_per_second = table->integer_or("max_lines_per_second", out.max_lines_per_second, 1, 1'000'000);
-  if (auto mode = table->string("queries")) {
-    auto parsed = enum_from_name<QueryLogMode>(*mode);
-    if (!parsed) table->fail("queries", "expected \"none\", \"failures\" or \"all\", got \"" + *mode + "\"");
-    out.queries = *parsed;
-  }
+  out.queries = read_enum<QueryLogMode>(*table, "queries").value_or(out.queries);
   return out;
 }
 

@@ -1,6 +1,5 @@
 #include "daemon/daemon.hpp"
 
-#include <chrono>
 #include <csignal>
 #include <memory>
 #include <mutex>
@@ -23,6 +22,7 @@
 #include "util/log.hpp"
 #include "uv/boundary.hpp"
 #include "uv/handle.hpp"
+#include "util/clock.hpp"
 
 namespace diresolver {
 
@@ -52,8 +52,7 @@ class Daemon {
       : runtime_(std::make_shared<Runtime>(std::move(config), registry_)),
         started_config_(runtime_->config),
         control_counters_(UpstreamRegistry::max_servers) {
-    daemon_counters_.started_unix_s =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    daemon_counters_.started_unix_s = unix_s();
     if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
     control_transport_ =

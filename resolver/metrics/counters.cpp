@@ -1,6 +1,6 @@
 #include "metrics/counters.hpp"
 
-#include <chrono>
+#include "util/clock.hpp"
 
 namespace diresolver {
 
@@ -40,9 +40,8 @@ std::vector<CounterTotal> sum_counters(const std::vector<const WorkerCounters*>&
 }
 
 void DaemonCounters::record_reload(bool ok, std::string error) {
-  using namespace std::chrono;
   std::lock_guard lock(reload_mutex_);
-  last_reload_ = {duration_cast<seconds>(system_clock::now().time_since_epoch()).count(), ok, std::move(error)};
+  last_reload_ = {unix_s(), ok, std::move(error)};
 }
 
 ReloadRecord DaemonCounters::last_reload() const {

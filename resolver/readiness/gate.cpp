@@ -1,10 +1,9 @@
 #include "readiness/gate.hpp"
 
-#include <chrono>
-
 #include "readiness/notifier.hpp"
 #include "util/log.hpp"
 #include "uv/boundary.hpp"
+#include "util/clock.hpp"
 
 namespace diresolver {
 
@@ -111,9 +110,7 @@ void ReadinessGate::record(const ValidationReport& report) {
   std::lock_guard lock(mutex_);
   reasons_ = report.reasons();
   short_ = report.passed() && !reasons_.empty();
-  if (report.passed())
-    last_success_unix_ =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  if (report.passed()) last_success_unix_ = unix_s();
   for (const auto& region : report.regions) {
     region_ok_[region.region] = region.state() != RegionState::failed;
     for (const auto& check : region.checks)

@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include <chrono>
 #include <cstdint>
 
 namespace diresolver {
@@ -22,5 +23,13 @@ struct Instant {
 
 // Milliseconds on the monotonic clock: one time base for all threads.
 inline int64_t monotonic_ms() { return Instant::now().ms(); }
+
+// Wall-clock time since the Unix epoch, for what people read: log lines,
+// timestamps in /status and the metrics. Never for measuring intervals.
+inline int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+inline int64_t unix_s() { return unix_ms() / 1000; }
 
 }  // namespace diresolver

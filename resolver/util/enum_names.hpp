@@ -62,6 +62,17 @@ std::string names_joined() {
   return out;
 }
 
+// "\"a\", \"b\" or \"c\"": the valid names as a choice, for an error message.
+template <class E>
+std::string names_quoted_choice() {
+  std::string out;
+  for (size_t i = 0; i < enum_count<E>; ++i) {
+    if (i > 0) out.append(i + 1 == enum_count<E> ? " or " : ", ");
+    out.append("\"").append(enum_names<E>[i]).append("\"");
+  }
+  return out;
+}
+
 // True when `last` is the table's last entry: put in a static_assert beside the table.
 template <class E>
 constexpr bool check_enum_names(E last) {

@@ -3,12 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+
+#include "util/clock.hpp"
 
 namespace diresolver::log {
 
@@ -51,11 +52,6 @@ std::string iso_timestamp(int64_t now_ms) {
   char out[48];
   std::snprintf(out, sizeof out, "%s.%03d%.3s:%.2s ", date, static_cast<int>(now_ms % 1000), offset, offset + 3);
   return out;
-}
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
