@@ -35,7 +35,8 @@ MissPath::MissPath(Forwarder& forwarder, PacketCache* cache, Responder& responde
 
 MissPath::~MissPath() { close(); }
 
-MissPath::Miss& MissPath::open_slot(dns::Bytes packet, const dns::ParsedQuery& query, uint64_t generation) {
+MissPath::Miss& MissPath::open_slot(dns::Bytes packet, const dns::ParsedQuery& query, uint64_t generation,
+                                     Instant now) {
   if (free_.empty()) {
     free_.push_back(static_cast<uint32_t>(slots_.size()));
     slots_.push_back(std::make_unique<Miss>());
@@ -48,7 +49,7 @@ MissPath::Miss& MissPath::open_slot(dns::Bytes packet, const dns::ParsedQuery& q
   miss.open = true;
   miss.transaction = nullptr;
   miss.query = query;
-  miss.started = time_.now();
+  miss.started = now;  // the query's arrival: no second clock read on the miss path
   miss.generation = generation;
   miss.packet.assign(packet.begin(), packet.end());
   return miss;
@@ -56,7 +57,7 @@ MissPath::Miss& MissPath::open_slot(dns::Bytes packet, const dns::ParsedQuery& q
 
 void MissPath::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, uint64_t generation,
                        const Client& client, bool stale_on_hand, Instant now) {
-  auto& miss = open_slot(packet, query, generation);
+  auto& miss = open_slot(packet, query, generation, now);
   miss.state = Miss::State::client_waiting;
   miss.client = client;
   auto stale_after_ms = cache_ ? cache_->settings().stale_after_ms : 0;
@@ -68,7 +69,7 @@ void MissPath::forward(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr 
 
 void MissPath::refresh(dns::Bytes packet, const dns::ParsedQuery& query, SetPtr set, uint64_t generation, Instant now) {
   counters_.cache_prefetches.inc();
-  auto& miss = open_slot(packet, query, generation);
+  auto& miss = open_slot(packet, query, generation, now);
   miss.state = Miss::State::refresh;
   dns::write_upstream_query(packet, query, upstream_query_);
   forwarder_.forward(upstream_query_, query, std::move(set), *this, miss.tag, now);

@@ -51,7 +51,7 @@ class MissPath final : private ForwardListener {
 
  private:
   struct Miss;
-  Miss& open_slot(dns::Bytes packet, const dns::ParsedQuery& query, uint64_t generation);
+  Miss& open_slot(dns::Bytes packet, const dns::ParsedQuery& query, uint64_t generation, Instant now);
   void on_answer(uint32_t tag, std::span<uint8_t> answer, Instant now) override;
   void on_done(uint32_t tag, ForwardOutcome&& outcome) override;
   static void on_stale_due(void* miss);
