@@ -51,10 +51,15 @@ OUTAGE_AFTER = 5.0       # and this long after DI-B answers again: rise (2 probe
 RELOAD_EVERY = 24.0
 STOP_WITHIN = 5.0        # SIGTERM to exit: "within a few seconds"
 KILL_AFTER = 10.0        # then SIGKILL (and the check fails)
-FD_TOLERANCE = 2         # fds at the end (upstream TCP not counted) may exceed the plateau by
-                         # this many: UDP upstream sockets are retired and replaced every so
-                         # many queries, a retired one drains first. A leak of one per client
-                         # connection would be hundreds (thousands of connections come and go).
+FD_TOLERANCE = 2         # fds at the end (upstream sockets not counted) may exceed the plateau
+                         # by this many. A leak of one per client connection would be hundreds
+                         # (thousands of connections come and go).
+UDP_POOL_BOUND = 3 * 4   # connected UDP sockets per upstream server: each of the 3 loops (2
+                         # workers, the control loop's probes) opens up to 4 as its traffic
+                         # needs them (UdpSocketPool::sockets_per_server), so how many exist at
+                         # the plateau depends on how busy each loop has been by then; the end
+                         # is held to this bound instead (+ FD_TOLERANCE: a retired socket
+                         # drains before it closes).
 RSS_TOLERANCE_MIB = 4.0  # RSS at the end may exceed the plateau by this much, or by
 RSS_TOLERANCE_PCT = 10.0  # this share of it, whichever is larger: allocator slack (glibc keeps
                           # freed per-thread arenas), e.g. the non-readers' unsent answers
@@ -318,11 +323,19 @@ TCP_STATES = {"01": "established", "02": "syn-sent", "06": "time-wait", "07": "c
 
 
 def counted_fds(inventory):
-    """The fds the plateau check compares: all but TCP connections to the upstreams,
-    which are pooled (at most one per server per loop) and close after
+    """The fds the plateau check compares: all but the sockets to the upstreams. TCP
+    connections are pooled (at most one per server per loop) and close after
     upstream.tcp_idle_timeout_ms idle; the readiness validation opens them every 60 s,
-    so whether they exist at a given moment is the validation's phase, not a leak."""
-    return sum(v for k, v in inventory.items() if not k.startswith("tcp to "))
+    so whether they exist at a given moment is the validation's phase, not a leak.
+    Connected UDP sockets grow to UDP_POOL_BOUND per server, checked on their own."""
+    return sum(v for k, v in inventory.items()
+               if not k.startswith("tcp to ") and not k.startswith("udp connected to "))
+
+
+def udp_pool_sizes(inventory):
+    """{server: connected UDP sockets to it}."""
+    return {k.removeprefix("udp connected to "): v for k, v in inventory.items()
+            if k.startswith("udp connected to ")}
 
 
 def fd_inventory(pid):
@@ -949,7 +962,17 @@ class Soak:
                 if end_n > base_n + FD_TOLERANCE:
                     self.failures.append(
                         f"open fds did not come back to their plateau: {end_n} at the end, {base_n} "
-                        f"before the clients (allowed +{FD_TOLERANCE}; upstream TCP not counted)")
+                        f"before the clients (allowed +{FD_TOLERANCE}; upstream sockets not counted)")
+                pools = {}
+                for e in ends:
+                    for server, n in udp_pool_sizes(e).items():
+                        pools[server] = min(pools.get(server, n), n)
+                mem.update(udp_pools_end=pools)
+                for server, n in sorted(pools.items()):
+                    if n > UDP_POOL_BOUND + FD_TOLERANCE:
+                        self.failures.append(
+                            f"{n} connected UDP sockets to {server} at the end: more than the pools "
+                            f"hold ({UDP_POOL_BOUND}, +{FD_TOLERANCE} draining)")
                 if clients:
                     self.failures.append(f"{clients} client TCP connections still open at the end, "
                                          "after every client closed its side")
@@ -1059,9 +1082,12 @@ class Soak:
                   f"max {mem['fd_max']} of the limit {mem['fd_limit']}")
         inv = self.inventories
         if "fd_counted_base" in mem:
-            print(f"  counted (upstream TCP left out): plateau {mem['fd_counted_base']}, end "
+            print(f"  counted (upstream sockets left out): plateau {mem['fd_counted_base']}, end "
                   f"{mem['fd_counted_end']} (allowed +{FD_TOLERANCE}); client TCP connections left "
                   f"at the end: {mem['fd_client_conns_end']}")
+            print("  connected UDP sockets per upstream at the end (bound "
+                  f"{UDP_POOL_BOUND} + {FD_TOLERANCE}): "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(mem["udp_pools_end"].items())))
         end = inv.get("end3") or inv.get("end2") or inv.get("end1")
         if "plateau" in inv and end and inv["plateau"] != end:
             keys = sorted(set(inv["plateau"]) | set(end))
