@@ -192,6 +192,22 @@ struct LogSettings {
   uint32_t max_lines_per_second = 20;  // per worker; the rest is counted and summarised
 };
 
+// dnstap ([dnstap]): every query and answer, as binary messages for dnstap
+// readers; on when `file` or `socket` is set (one of them).
+struct DnstapSettings {
+  std::string file;      // a Frame Streams file, started afresh when opened
+  std::string socket;    // or the Unix socket of a collector (fstrm_capture, dnstap-receiver)
+  std::string identity;  // "": the host name
+  std::string version;   // "": "diresolver VERSION"
+  bool client_queries = true;
+  bool client_responses = true;
+  bool forwarder_queries = true;
+  bool forwarder_responses = true;
+  uint32_t queue_size = 4096;  // messages waiting per worker; more are dropped and counted
+  bool enabled() const { return !file.empty() || !socket.empty(); }
+  bool operator==(const DnstapSettings&) const = default;
+};
+
 // The control socket `diresolver status|flush|reload` talk to ([control]).
 struct ControlSettings {
   std::string socket = "/run/diresolver/control.sock";  // "": none
@@ -216,6 +232,7 @@ struct Config {
   CacheSettings cache;
   ReadinessSettings readiness;
   LogSettings log;
+  DnstapSettings dnstap;
   ControlSettings control;
   AdminSettings admin;
   std::vector<ZoneSpec> zones;  // DI zones, then [[forward]] zones, then "." if [default]

@@ -162,7 +162,7 @@ Config load_config(const std::string& file) {
   auto root = TomlTable::parse_file(file);
   TomlTable top(root, file, "");
   top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "ratelimit", "health", "cache", "readiness",
-                  "log", "control", "admin", "region", "forward", "default"});
+                  "log", "dnstap", "control", "admin", "region", "forward", "default"});
   Config config;
   config.file = file;
   config.customer = read_customer(top);
@@ -178,6 +178,7 @@ Config load_config(const std::string& file) {
   config.readiness = read_readiness_settings(top);
   check_validation_names(top, config);
   config.log = read_log_settings(top);
+  config.dnstap = read_dnstap_settings(top);
   config.control = read_control_settings(top);
   config.admin = read_admin_settings(top);
   read_routes(top, config, map);

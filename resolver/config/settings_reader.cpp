@@ -167,6 +167,30 @@ LogSettings read_log_settings(const TomlTable& top) {
   return out;
 }
 
+DnstapSettings read_dnstap_settings(const TomlTable& top) {
+  DnstapSettings out;
+  auto table = top.table("dnstap");
+  if (!table) return out;
+  table->check_keys({"file", "socket", "identity", "version", "client_queries", "client_responses",
+                     "forwarder_queries", "forwarder_responses", "queue_size"});
+  for (auto [key, path] : {std::pair{"file", &out.file}, std::pair{"socket", &out.socket}}) {
+    *path = table->string(key).value_or("");
+    if (!path->empty() && path->front() != '/') table->fail(key, "expected an absolute path, got \"" + *path + "\"");
+  }
+  if (!out.file.empty() && !out.socket.empty()) table->fail("socket", "set either file or socket, not both");
+  if (out.socket.size() >= 108) table->fail("socket", "longer than a Unix socket path may be (107 bytes)");
+  out.identity = table->string("identity").value_or("");
+  out.version = table->string("version").value_or("");
+  out.client_queries = table->boolean("client_queries").value_or(out.client_queries);
+  out.client_responses = table->boolean("client_responses").value_or(out.client_responses);
+  out.forwarder_queries = table->boolean("forwarder_queries").value_or(out.forwarder_queries);
+  out.forwarder_responses = table->boolean("forwarder_responses").value_or(out.forwarder_responses);
+  // libfstrm's queues hold a power of two, 2 to 16384.
+  out.queue_size = table->integer_or("queue_size", out.queue_size, 2, 16384);
+  if (out.queue_size & (out.queue_size - 1)) table->fail("queue_size", "expected a power of two, got " + std::to_string(out.queue_size));
+  return out;
+}
+
 HealthConfig read_health_config(const TomlTable& top) {
   HealthConfig out;
   auto table = top.table("health");

@@ -17,6 +17,7 @@ CacheSettings read_cache_settings(const TomlTable& top);
 ReadinessSettings read_readiness_settings(const TomlTable& top);
 AdminSettings read_admin_settings(const TomlTable& top);
 LogSettings read_log_settings(const TomlTable& top);
+DnstapSettings read_dnstap_settings(const TomlTable& top);
 ControlSettings read_control_settings(const TomlTable& top);
 
 // At most max_servers_per_zone servers, each address once (two entries for

@@ -12,6 +12,7 @@
 #include "admin/status.hpp"
 #include "config/config_diff.hpp"
 #include "daemon/control_socket.hpp"
+#include "daemon/dnstap_outputs.hpp"
 #include "daemon/privileges.hpp"
 #include "dns/name.hpp"
 #include "health/prober.hpp"
@@ -49,12 +50,15 @@ WorkerSockets bind_sockets(const ServerSettings& server) {
 class Daemon {
  public:
   explicit Daemon(Config config)
-      : runtime_(std::make_shared<Runtime>(std::move(config), registry_)),
-        started_config_(runtime_->config),
+      : started_config_(config),
         control_counters_(UpstreamRegistry::max_servers) {
     daemon_counters_.started_unix_s = unix_s();
-    if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     uv_loop_init(&control_);
+    dnstap_ = std::make_unique<DnstapOutputs>(&control_, worker_count(config.server));
+    auto dnstap_log = dnstap_->log_for(config.dnstap);
+    dnstap_->running(dnstap_log);
+    runtime_ = std::make_shared<Runtime>(std::move(config), registry_, std::move(dnstap_log));
+    if (runtime_->config.cache.enabled) cache_ = std::make_unique<PacketCache>(runtime_->config.cache);
     control_transport_ =
         std::make_unique<TransportKit>(&control_, runtime_->config.upstream, control_counters_);
   }
@@ -97,7 +101,7 @@ class Daemon {
   void create_workers() {
     const auto& server = runtime_->config.server;
     for (unsigned i = 0, n = worker_count(server); i < n; ++i)
-      workers_.push_back(std::make_unique<Worker>(runtime_, bind_sockets(server), cache_.get(), gate_->di_open()));
+      workers_.push_back(std::make_unique<Worker>(i, runtime_, bind_sockets(server), cache_.get(), gate_->di_open()));
     for (const auto& address : server.listen) log::info("listening on ", address.to_string(), " udp+tcp");
   }
 
@@ -174,7 +178,8 @@ class Daemon {
     }
     RuntimePtr next;
     try {
-      next = std::make_shared<Runtime>(std::move(config), registry_);
+      auto dnstap_log = dnstap_->log_for(config.dnstap);
+      next = std::make_shared<Runtime>(std::move(config), registry_, std::move(dnstap_log));
     } catch (const std::exception& e) {
       return reload_failed(e.what());
     }
@@ -200,6 +205,7 @@ class Daemon {
       runtime_ = next;
     }
     for (auto& worker : workers_) worker->use(next);
+    dnstap_->running(next->dnstap);
     start_prober();
     for (const auto& zone : flush) {
       size_t flushed = cache_ ? cache_->flush_zone(zone_name_to_wire(zone)) : 0;
@@ -274,6 +280,7 @@ class Daemon {
     if (prober_) prober_->stop();
     for (auto& worker : workers_) worker->stop();
     for (auto& worker : workers_) worker->join();
+    if (dnstap_) dnstap_->close();
     control_transport_->close();
     term_.close();
     interrupt_.close();
@@ -290,6 +297,7 @@ class Daemon {
   UpstreamRegistry registry_;         // before runtime_: the runtime's servers come from it
   mutable std::mutex runtime_mutex_;  // guards runtime_ for the admin threads; the control thread writes it
   RuntimePtr runtime_;
+  std::unique_ptr<DnstapOutputs> dnstap_;  // the runtime holds its log; the daemon closes replaced ones
   // What restart-only settings still are, whatever a reload read: a change reverted is no change.
   const Config started_config_;
   uv_loop_t control_{};
@@ -314,8 +322,14 @@ class Daemon {
 int run_daemon(Config config) {
   // A client that resets its TCP connection must not kill the process on write.
   std::signal(SIGPIPE, SIG_IGN);
-  Daemon daemon(std::move(config));
-  return daemon.run();
+  std::unique_ptr<Daemon> daemon;
+  try {
+    daemon = std::make_unique<Daemon>(std::move(config));  // opens the dnstap output, which may fail
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+  return daemon->run();
 }
 
 }  // namespace diresolver

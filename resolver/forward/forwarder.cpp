@@ -3,9 +3,9 @@
 namespace diresolver {
 
 Forwarder::Forwarder(uv::TimeSource time, const UpstreamSettings& settings, WorkerCounters& counters,
-                     ExchangeFactory& exchanges)
+                     ExchangeFactory& exchanges, Tap* tap)
     : clock_(time),
-      context_{settings, counters, clock_, exchanges},
+      context_{settings, counters, clock_, exchanges, tap},
       recycle_turn_(
           time.loop(), [](void* self) { static_cast<Forwarder*>(self)->recycle(); }, this) {}
 

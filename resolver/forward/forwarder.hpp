@@ -17,7 +17,7 @@ namespace diresolver {
 class Forwarder {
  public:
   Forwarder(uv::TimeSource time, const UpstreamSettings& settings, WorkerCounters& counters,
-            ExchangeFactory& exchanges);
+            ExchangeFactory& exchanges, Tap* tap = nullptr);
   ~Forwarder();
   Forwarder(const Forwarder&) = delete;
   Forwarder& operator=(const Forwarder&) = delete;

@@ -120,6 +120,7 @@ bool Transaction::launch(size_t server_index, Transport transport, Role role, In
     return false;
   }
   ++in_flight_;
+  if (context_.tap) context_.tap->forwarder_query(server.address(), transport, set_->zone_wire(), packet_, now);
   return true;
 }
 
@@ -141,6 +142,7 @@ void Transaction::abandon_attempts() {
 void Transaction::on_result(size_t index, ExchangeResult&& result) {
   auto now = context_.clock.now();
   note_result(attempts_[index], result, now);
+  if (context_.tap && result.ok()) tap_answer(attempts_[index], result.answer());
   const Attempt attempt = attempts_[index];  // a copy: launching more may reallocate
   --in_flight_;
   if (!result.ok()) {
@@ -169,6 +171,11 @@ void Transaction::note_result(Attempt& attempt, const ExchangeResult& result, In
   }
   attempt.rcode = dns::rcode_of(result.answer());
   attempt.truncated = dns::is_truncated(result.answer());
+}
+
+void Transaction::tap_answer(const Attempt& attempt, std::span<const uint8_t> answer) {
+  context_.tap->forwarder_response(set_->server(attempt.server).address(), attempt.transport, set_->zone_wire(),
+                                   answer, Instant{attempt.sent_ns});
 }
 
 // Too big for UDP: the same server over TCP, which is no failure of its own.

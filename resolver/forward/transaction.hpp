@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "dnstap/tap.hpp"
 #include "forward/forward_clock.hpp"
 #include "metrics/counters.hpp"
 #include "transport/exchange.hpp"
@@ -70,6 +71,7 @@ struct ForwardContext {
   WorkerCounters& counters;
   ForwardClock& clock;
   ExchangeFactory& exchanges;
+  Tap* tap = nullptr;  // dnstap's forwarder messages; null in tests
 };
 
 // A transaction is reused for query after query (the Forwarder keeps spares):
@@ -142,6 +144,7 @@ class Transaction {
   void abandon_attempts();
   void on_result(size_t attempt, ExchangeResult&& result);
   static void note_result(Attempt& attempt, const ExchangeResult& result, Instant now);
+  void tap_answer(const Attempt& attempt, std::span<const uint8_t> answer);
   void retry_over_tcp(const Attempt& attempt, Instant now);
   void take_answer(const Attempt& attempt, std::span<uint8_t> answer, Instant now);
   void count_failure(const Attempt& attempt, UpstreamError error);

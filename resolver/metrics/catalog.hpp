@@ -77,6 +77,8 @@ enum class Source { traffic, probes };
     "Upstream packets ignored: wrong ID, question or source")                                                          \
   F(upstream_send_failures, "diresolver_upstream_send_failures_total", Counter, client,                                \
     "Upstream queries the kernel would not send (the attempt then times out)")                                         \
+  F(dnstap_messages, "diresolver_dnstap_messages_total", Counter, client,                                              \
+    "dnstap messages queued for the output, or dropped because the worker's queue was full")                           \
   F(upstream_up, "diresolver_upstream_up", Gauge, upstream, "1 if the server is considered healthy")                   \
   F(upstream_srtt, "diresolver_upstream_srtt_seconds", Gauge, upstream, "Smoothed RTT used for selection")             \
   F(upstream_queries, "diresolver_upstream_queries_total", Counter, upstream, "Queries sent to the server")            \
@@ -184,7 +186,9 @@ constexpr const FamilyDef& def(Family family) { return family_defs[static_cast<s
   X(cache_hits, cache_hits, "", "")                           \
   X(cache_misses, cache_misses, "", "")                       \
   X(cache_stale_served, cache_stale_served, "", "")           \
-  X(cache_prefetches, cache_prefetches, "", "")
+  X(cache_prefetches, cache_prefetches, "", "")               \
+  X(dnstap_queued, dnstap_messages, "result", "queued")       \
+  X(dnstap_dropped, dnstap_messages, "result", "dropped")
 
 // What a loop counted of one upstream server: X(field, family, source, label,
 // value). `traffic` counters are summed over the workers, `probes` ones from

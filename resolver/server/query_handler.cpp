@@ -6,21 +6,23 @@
 namespace diresolver {
 
 QueryHandler::QueryHandler(RuntimePtr runtime, MissPath& misses, PacketCache* cache, Responder& responder,
-                           const std::atomic<bool>& di_open, WorkerCounters& counters)
+                           const std::atomic<bool>& di_open, WorkerCounters& counters, Tap& tap)
     : runtime_(std::move(runtime)),
       misses_(misses),
       cache_(cache),
       responder_(responder),
       di_open_(di_open),
       counters_(counters),
+      tap_(tap),
       time_responses_(runtime_->config.admin.listen.has_value()) {
   cached_.reserve(65536 + 64);
 }
 
 bool QueryHandler::handle(dns::Bytes packet, Client client) {
   auto now = Instant::now();
-  if (time_responses_) client.received_ns = now.ns;
+  if (time_responses_ || tap_.wants_client_messages()) client.received_ns = now.ns;
   (client.tcp ? counters_.queries_tcp : counters_.queries_udp).inc();
+  tap_.client_query(client.address, client.tcp ? Transport::tcp : Transport::udp, packet, now);
   auto check = dns::check_query(packet);
   if (over_rate_limit(client, now)) return refused_for_rate(packet, check, client);
   if (answered_at_once(packet, check, client)) return check.verdict != dns::QueryVerdict::drop;

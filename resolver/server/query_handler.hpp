@@ -21,7 +21,7 @@ class QueryHandler {
  public:
   // `cache` may be null (caching disabled); `di_open` is the readiness gate.
   QueryHandler(RuntimePtr runtime, MissPath& misses, PacketCache* cache, Responder& responder,
-               const std::atomic<bool>& di_open, WorkerCounters& counters);
+               const std::atomic<bool>& di_open, WorkerCounters& counters, Tap& tap);
 
   // False when the packet is dropped without an answer; otherwise exactly one
   // answer goes to the client, now or when the upstream has answered.
@@ -52,6 +52,7 @@ class QueryHandler {
   Responder& responder_;
   const std::atomic<bool>& di_open_;
   WorkerCounters& counters_;
+  Tap& tap_;
   // The latency histogram costs two clock reads per query: only when /metrics can show it.
   bool time_responses_;
   std::vector<uint8_t> cached_;  // a cache hit is copied here: reused, never reallocated

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "dns/query.hpp"
+#include "dnstap/tap.hpp"
 #include "metrics/counters.hpp"
 #include "server/client.hpp"
 
@@ -18,12 +19,13 @@ class Responder {
 
 class ClientResponder final : public Responder {
  public:
-  explicit ClientResponder(WorkerCounters& counters) : counters_(counters) {}
+  ClientResponder(WorkerCounters& counters, Tap& tap) : counters_(counters), tap_(tap) {}
   void send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer) override;
 
  private:
   void count(const Client& client, dns::Bytes answer);
   WorkerCounters& counters_;
+  Tap& tap_;
 };
 
 }  // namespace diresolver

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "dnstap/dnstap_log.hpp"
 #include "net/address.hpp"
 #include "router/router.hpp"
 #include "server/rate_limiter.hpp"
@@ -21,12 +22,13 @@
 namespace diresolver {
 
 struct Runtime {
-  Runtime(Config c, UpstreamRegistry& registry)
+  Runtime(Config c, UpstreamRegistry& registry, std::shared_ptr<const DnstapLog> dnstap_log = nullptr)
       : config(std::move(c)),
         zone_slots(slots_of(config.zones, registry)),
         router(config.zones, zone_slots),
         acl(config.acl),
-        limiter(config.ratelimit.qps ? std::make_unique<RateLimiter>(config.ratelimit) : nullptr) {
+        limiter(config.ratelimit.qps ? std::make_unique<RateLimiter>(config.ratelimit) : nullptr),
+        dnstap(std::move(dnstap_log)) {
     HealthSettings health{config.health.fall, config.health.rise};
     for (const auto& zone : config.zones) sets.emplace_back(zone, config.upstream.selection, health, registry);
   }
@@ -37,6 +39,8 @@ struct Runtime {
   // Shared by every worker and fresh with each config: a reload forgets the buckets.
   std::unique_ptr<RateLimiter> limiter;  // null: no [ratelimit]
   std::vector<UpstreamSet> sets;
+  // Kept by the daemon across reloads that leave [dnstap] alone (daemon/dnstap_outputs.hpp).
+  std::shared_ptr<const DnstapLog> dnstap;  // null: dnstap off
   // Counts configs, so answers forwarded under one a reload replaced can be told apart.
   const uint64_t generation = next_generation();
 

@@ -7,18 +7,20 @@
 
 namespace diresolver {
 
-Worker::Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, const std::atomic<bool>& di_open)
-    : counters_(UpstreamRegistry::max_servers) {
+Worker::Worker(unsigned index, RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache,
+               const std::atomic<bool>& di_open)
+    : index_(index), counters_(UpstreamRegistry::max_servers), tap_(counters_) {
   if (uv_loop_init(&loop_) != 0) throw std::runtime_error("uv_loop_init failed");
   const auto& server = runtime->config.server;
   const auto& upstream = runtime->config.upstream;
   auto time = uv::TimeSource::of_loop(&loop_);
   transport_ = std::make_unique<TransportKit>(&loop_, upstream, counters_);
-  forwarder_ = std::make_unique<Forwarder>(time, upstream, counters_, *transport_);
-  responder_ = std::make_unique<ClientResponder>(counters_);
+  tap_.use(runtime->dnstap.get(), index_, runtime->config.dnstap);
+  forwarder_ = std::make_unique<Forwarder>(time, upstream, counters_, *transport_, &tap_);
+  responder_ = std::make_unique<ClientResponder>(counters_, tap_);
   misses_ = std::make_unique<MissPath>(*forwarder_, cache, *responder_, counters_, time);
   misses_->use_log_settings(runtime->config.log);
-  handler_ = std::make_unique<QueryHandler>(runtime, *misses_, cache, *responder_, di_open, counters_);
+  handler_ = std::make_unique<QueryHandler>(runtime, *misses_, cache, *responder_, di_open, counters_, tap_);
   for (auto& fd : sockets.udp)
     udp_.push_back(std::make_unique<UdpListener>(&loop_, std::move(fd), *handler_, counters_));
   for (auto& fd : sockets.tcp)
@@ -91,6 +93,7 @@ void Worker::on_reload(uv_async_t* async) noexcept {
     if (!runtime) return;
     self->forwarder_->set_settings(runtime->config.upstream);
     self->misses_->use_log_settings(runtime->config.log);
+    self->tap_.use(runtime->dnstap.get(), self->index_, runtime->config.dnstap);
     self->handler_->use(std::move(runtime));
   });
 }

@@ -37,7 +37,9 @@ struct WorkerSockets {
 
 class Worker {
  public:
-  Worker(RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache, const std::atomic<bool>& di_open);
+  // `index`: which of the dnstap log's queues is this worker's.
+  Worker(unsigned index, RuntimePtr runtime, WorkerSockets sockets, PacketCache* cache,
+         const std::atomic<bool>& di_open);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -57,7 +59,9 @@ class Worker {
   void shut_down();
 
   uv_loop_t loop_{};
+  unsigned index_;
   WorkerCounters counters_;
+  Tap tap_;
   std::unique_ptr<TransportKit> transport_;  // outlives the forwarder's exchanges
   std::unique_ptr<Forwarder> forwarder_;
   std::unique_ptr<ClientResponder> responder_;

@@ -16,6 +16,7 @@ std::string route_label(const ZoneSpec& zone) {
 
 UpstreamSet::UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, UpstreamRegistry& registry)
     : zone_(zone.zone),
+      zone_wire_(zone_name_to_wire(zone.zone)),
       route_label_(diresolver::route_label(zone)),
       region_(zone.region),
       selection_(selection),

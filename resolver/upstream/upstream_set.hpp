@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,9 @@ class UpstreamSet {
   UpstreamSet(const ZoneSpec& zone, Selection selection, HealthSettings health, UpstreamRegistry& registry);
 
   const std::string& zone() const { return zone_; }
+  std::span<const uint8_t> zone_wire() const {  // what dnstap's forwarder messages carry
+    return {reinterpret_cast<const uint8_t*>(zone_wire_.data()), zone_wire_.size()};
+  }
   const std::string& route_label() const { return route_label_; }
   const std::string& region() const { return region_; }  // DI zones only
   Selection selection() const { return selection_; }
@@ -55,6 +59,7 @@ class UpstreamSet {
 
  private:
   std::string zone_;
+  std::string zone_wire_;
   std::string route_label_;
   std::string region_;
   Selection selection_;

@@ -151,6 +151,16 @@ TEST_CASE("bad configs name the key and the reason") {
        "log.queries: expected \"none\", \"failures\" or \"all\", got \"some\""},
       {"customer = \"acme\"\nregions = [\"amer\"]\n[log]\nmax_lines_per_second = 0\n",
        "log.max_lines_per_second: must be from 1 to 1000000, got 0"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[dnstap]\nfile = \"dnstap.fstrm\"\n",
+       "dnstap.file: expected an absolute path, got \"dnstap.fstrm\""},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[dnstap]\nfile = \"/var/log/a.fstrm\"\nsocket = \"/run/a.sock\"\n",
+       "dnstap.socket: set either file or socket, not both"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[dnstap]\nsocket = \"/run/a.sock\"\nqueue_size = 1000\n",
+       "dnstap.queue_size: expected a power of two, got 1000"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[dnstap]\nsocket = \"/run/a.sock\"\nqueue_size = 32768\n",
+       "dnstap.queue_size: must be from 2 to 16384, got 32768"},
+      {"customer = \"acme\"\nregions = [\"amer\"]\n[dnstap]\nfile = \"/var/log/a.fstrm\"\nclient_query = true\n",
+       "dnstap.client_query: unknown key"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.body);
