@@ -349,6 +349,7 @@ class Daemon:
             self._wait_started()
         except BaseException:
             self._kill()
+            self._tmp.cleanup()
             raise
         return self
 
