@@ -88,42 +88,50 @@ void Tap::forwarder_response(const SockAddr& server, Transport protocol, Bytes z
     write({DNSTAP__MESSAGE__TYPE__FORWARDER_RESPONSE, server, protocol, zone, answer, sent, true});
 }
 
-// Client messages name the client as the query's address; forwarder messages
-// name the upstream as the response's, as Unbound and BIND write them.
 void Tap::write(const Event& event) {
   Dnstap__Message message = DNSTAP__MESSAGE__INIT;
   message.type = event.type;
+  set_peer(message, event);
+  set_times(message, event);
+  auto& body = event.response ? message.response_message : message.query_message;
+  (event.response ? message.has_response_message : message.has_query_message) = true;
+  body = binary(event.message);
+  if (!event.zone.empty()) {
+    message.has_query_zone = true;
+    message.query_zone = binary(event.zone);
+  }
+  submit(message);
+}
+
+// Client messages name the client as the query's address; forwarder messages
+// name the upstream as the response's, as Unbound and BIND write them.
+void Tap::set_peer(Dnstap__Message& message, const Event& event) {
   message.has_socket_family = message.has_socket_protocol = true;
   message.socket_family = event.peer.family() == AF_INET6 ? DNSTAP__SOCKET_FAMILY__INET6 : DNSTAP__SOCKET_FAMILY__INET;
   message.socket_protocol =
       event.protocol == Transport::tcp ? DNSTAP__SOCKET_PROTOCOL__TCP : DNSTAP__SOCKET_PROTOCOL__UDP;
   bool from_client = event.type == DNSTAP__MESSAGE__TYPE__CLIENT_QUERY ||
                      event.type == DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE;
-  auto& address = from_client ? message.query_address : message.response_address;
-  auto& port = from_client ? message.query_port : message.response_port;
   (from_client ? message.has_query_address : message.has_response_address) = true;
   (from_client ? message.has_query_port : message.has_response_port) = true;
-  address = binary(ip_bytes(event.peer));
-  port = event.peer.port();
-  if (!event.zone.empty()) {
-    message.has_query_zone = true;
-    message.query_zone = binary(event.zone);
-  }
+  (from_client ? message.query_address : message.response_address) = binary(ip_bytes(event.peer));
+  (from_client ? message.query_port : message.response_port) = event.peer.port();
+}
+
+// A response carries its query's time too, so readers can show the latency.
+void Tap::set_times(Dnstap__Message& message, const Event& event) {
   auto query_time = wall_time_of(event.query_time);
   message.has_query_time_sec = message.has_query_time_nsec = true;
   message.query_time_sec = query_time.sec;
   message.query_time_nsec = query_time.nsec;
-  if (event.response) {
-    auto now = wall_time_of(Instant::now());
-    message.has_response_time_sec = message.has_response_time_nsec = true;
-    message.response_time_sec = now.sec;
-    message.response_time_nsec = now.nsec;
-    message.has_response_message = true;
-    message.response_message = binary(event.message);
-  } else {
-    message.has_query_message = true;
-    message.query_message = binary(event.message);
-  }
+  if (!event.response) return;
+  auto now = wall_time_of(Instant::now());
+  message.has_response_time_sec = message.has_response_time_nsec = true;
+  message.response_time_sec = now.sec;
+  message.response_time_nsec = now.nsec;
+}
+
+void Tap::submit(Dnstap__Message& message) {
   Dnstap__Dnstap frame = DNSTAP__DNSTAP__INIT;
   frame.type = DNSTAP__DNSTAP__TYPE__MESSAGE;
   frame.message = &message;

@@ -20,6 +20,7 @@
 
 struct fstrm_iothr;
 struct fstrm_iothr_queue;
+struct Dnstap__Message;
 
 namespace diresolver {
 
@@ -43,6 +44,9 @@ class Tap {
  private:
   struct Event;
   void write(const Event& event);
+  static void set_peer(Dnstap__Message& message, const Event& event);
+  static void set_times(Dnstap__Message& message, const Event& event);
+  void submit(Dnstap__Message& message);
 
   WorkerCounters& counters_;
   const DnstapLog* log_ = nullptr;

@@ -563,7 +563,7 @@ class Soak:
 
     def config_text(self, variant):
         text = render("diresolver.toml.in", f"{self.run_dir}/diresolver.toml.tmp",
-                      ROOT=self.o.root, HEDGE_MAX=self.hedge)
+                      ROOT=self.o.root, HEDGE_MAX=self.hedge, RUN=self.run_dir)
         if variant == "syntax":
             text += "\n[upstream\nattempt_timeout_ms = 400\n"        # an unclosed table header
         elif variant == "semantic":
