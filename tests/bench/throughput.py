@@ -52,15 +52,18 @@ ZONE = "acme.amer.wxc-di.webex.com"
 AUTH_A, AUTH_B = "127.0.0.11", "127.0.0.12"
 DEFAULT_ZONE, AUTH_D = "example", "127.0.0.14"   # the default upstream: every other name
 ADDRS = {"diresolver": "127.0.0.1", "unbound": "127.0.0.2", "dnsdist": "127.0.0.3",
-         "diresolver-baseline": "127.0.0.7"}     # --baseline: another diresolver build
+         "diresolver-baseline": "127.0.0.7",     # --baseline: another diresolver build
+         "diresolver-dnstap": "127.0.0.8"}       # --dnstap: this build writing dnstap
 DIRES_ADMIN = "127.0.0.1:9553"
 BASELINE_ADMIN = "127.0.0.7:9553"
+DNSTAP_ADMIN = "127.0.0.8:9553"
 DNSDIST_WEB = "127.0.0.3:8083"
 LABELS = {"diresolver": "diresolver", "unbound": "Unbound", "dnsdist": "dnsdist",
-          "diresolver-baseline": "diresolver-baseline"}
-SHORT = {"diresolver-baseline": "baseline"}     # in the ratio columns' headings
+          "diresolver-baseline": "diresolver-baseline", "diresolver-dnstap": "diresolver+dnstap"}
+SHORT = {"diresolver-baseline": "baseline", "diresolver-dnstap": "dnstap"}  # in the ratio columns' headings
 RESOLVERS = ("diresolver", "unbound", "dnsdist")  # --only's choices
 BASELINE = "diresolver-baseline"
+DNSTAP = "diresolver-dnstap"
 
 CPU_FWD, CPU_LOAD = 0, 1        # the resolver's core; dnsperf's and the DI pair's
 CACHE_ENTRIES = 2_000_000       # every resolver's cache bound: the 1M fill fits
@@ -367,8 +370,35 @@ class Dnsdist(Resolver):
         return None
 
 
+class DiresolverDnstap(Diresolver):
+    """--dnstap: this build with every dnstap message on, to a file in the run directory
+    (CLIENT_QUERY/RESPONSE and FORWARDER_QUERY/RESPONSE: four messages per cache miss).
+    Pinned runs only: the memory fill would write about a gigabyte."""
+    key = DNSTAP
+
+    def __init__(self, opts):
+        super().__init__(opts)
+        self.admin = DNSTAP_ADMIN
+
+    def write_config(self, workers, tag, counting):
+        conf = super().write_config(workers, tag, counting)
+        with open(conf, "a") as f:
+            f.write(f'\n[dnstap]\nfile = "{self.opts.run_dir}/{tag}.fstrm"\n')
+        out = subprocess.run([self.binary, "config-test", "-c", conf], capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            raise RuntimeError(f"diresolver config-test with [dnstap]: {out.stderr.strip()}")
+        return conf
+
+    def dropped(self):
+        """dnstap messages dropped for a full queue so far (a figure with drops is not
+        the cost of writing them all)."""
+        m = re.search(r'^diresolver_dnstap_messages_total\{result="dropped"\} ([0-9.e+]+)$',
+                      http_get(self.admin, "/metrics"), re.M)
+        return int(float(m.group(1))) if m else None
+
+
 RESOLVER_CLASSES = {"diresolver": Diresolver, "unbound": Unbound, "dnsdist": Dnsdist,
-                    BASELINE: DiresolverBaseline}
+                    BASELINE: DiresolverBaseline, DNSTAP: DiresolverDnstap}
 
 
 # ---- dnsperf ------------------------------------------------------------------------------
@@ -771,6 +801,9 @@ def bench_pinned(opts, resolvers, pair, results):
                     note_ran_out(results[r.key], m, count, opts.duration, f"cache miss round {i + 1}")
         for r in live:
             results[r.key].rss_after_miss_kib = rss_kib(r.pid)
+            if r.key == DNSTAP and (dropped := r.dropped()):
+                results[r.key].limits.append(f"{dropped:,} dnstap messages dropped (queue full): "
+                                             "its CPU figure leaves their writing out")
     finally:
         for r in live:
             r.stop()
@@ -1118,6 +1151,7 @@ def main():
     p.add_argument("--templates", required=True)
     p.add_argument("--diresolver", required=True)
     p.add_argument("--baseline", help="another diresolver build, measured beside --diresolver")
+    p.add_argument("--dnstap", action="store_true", help="also --diresolver writing dnstap (pinned runs)")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--duration", type=int)
     p.add_argument("--rounds", type=int)
@@ -1133,7 +1167,8 @@ def main():
     p.add_argument("--wait-quiet", type=int, default=0)
     opts = p.parse_args()
     assert_isolated("throughput")
-    require_loopback(AUTH_A, AUTH_B, AUTH_D, DIRES_ADMIN, BASELINE_ADMIN, DNSDIST_WEB, *ADDRS.values())
+    require_loopback(AUTH_A, AUTH_B, AUTH_D, DIRES_ADMIN, BASELINE_ADMIN, DNSTAP_ADMIN, DNSDIST_WEB,
+                     *ADDRS.values())
     if not {CPU_FWD, CPU_LOAD} <= os.sched_getaffinity(0):
         sys.exit(f"bench: needs CPUs {CPU_FWD} and {CPU_LOAD}")
 
@@ -1145,6 +1180,8 @@ def main():
     order = [r for r in RESOLVERS if not opts.only or r in opts.only]
     if opts.baseline:                     # beside diresolver, in every round and phase
         order.insert(order.index("diresolver") + 1 if "diresolver" in order else 0, BASELINE)
+    if opts.dnstap:                       # beside diresolver, in the pinned rounds
+        order.insert(order.index("diresolver") + 1 if "diresolver" in order else 0, DNSTAP)
 
     log("writing the zone and the query files")
     for zone in (ZONE, DEFAULT_ZONE):
@@ -1176,10 +1213,10 @@ def main():
         if "pinned" not in opts.skip:
             bench_pinned(opts, resolvers, pair, results)
         if "memory" not in opts.skip:
-            for r in resolvers:
+            for r in (r for r in resolvers if r.key != DNSTAP):
                 measure(results, r, "memory", lambda: bench_memory(opts, r, pair, results[r.key]))
         if "allcores" not in opts.skip:
-            bench_allcores(opts, resolvers, pair, results)
+            bench_allcores(opts, [r for r in resolvers if r.key != DNSTAP], pair, results)
         print_report(opts, results, order)
     finally:
         pair.stop()
