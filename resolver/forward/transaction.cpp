@@ -152,8 +152,9 @@ void Transaction::on_result(size_t index, ExchangeResult&& result) {
   } else if (attempt.transport == Transport::udp && dns::is_truncated(result.answer())) {
     retry_over_tcp(attempt, now);
   } else if (auto failure = failure_in_answer(dns::rcode_of(result.answer()))) {
-    // The server answered: about this query, not about itself. A client must
-    // not be able to mark healthy servers down with queries they refuse.
+    // The server answered: about this query, maybe not about itself (a client
+    // must not mark healthy servers down with queries they all refuse). Only
+    // when another server answers it does this count (blame_error_answers).
     count_failure(attempt, *failure);
     fallback_answer_.assign(result.answer().begin(), result.answer().end());
     move_on(now);
@@ -204,9 +205,23 @@ void Transaction::take_answer(const Attempt& attempt, std::span<uint8_t> answer,
     default:  // after another server's answer
       return counters.late_answers.inc();
   }
+  blame_error_answers(attempt, now);
   phase_ = Phase::answered;
   hedge_timer_.stop();
   listener_->on_answer(tag_, answer, now);
+}
+
+// A server that answered SERVFAIL or REFUSED to a query another server of its
+// set answered is failing at its job, not at this name: its health hears of
+// it, so a DI server whose backend broke is marked down by traffic within a
+// few queries. A name that every server fails never gets here, so a client
+// cannot mark a server down by asking for a broken name.
+void Transaction::blame_error_answers(const Attempt& answered, Instant now) {
+  for (const auto& attempt : attempts_) {
+    if (attempt.server == answered.server || !attempt.done_ns || attempt.error) continue;
+    if (auto failure = failure_in_answer(attempt.rcode))
+      set_->server(attempt.server).report_failure(ResultSource::traffic, *failure, now.ms());
+  }
 }
 
 void Transaction::client_answered() {

@@ -145,6 +145,7 @@ class Transaction {
   void on_result(size_t attempt, ExchangeResult&& result);
   static void note_result(Attempt& attempt, const ExchangeResult& result, Instant now);
   void tap_answer(const Attempt& attempt, std::span<const uint8_t> answer);
+  void blame_error_answers(const Attempt& answered, Instant now);
   void retry_over_tcp(const Attempt& attempt, Instant now);
   void take_answer(const Attempt& attempt, std::span<uint8_t> answer, Instant now);
   void count_failure(const Attempt& attempt, UpstreamError error);

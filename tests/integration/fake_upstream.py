@@ -17,7 +17,10 @@ servers do, so the readiness validation (`@ SOA`) passes. More modes for the rea
 checks: wrong_region (NOERROR, no answer, the SOA of wxc-di.webex.com. in the authority
 section: what another region's server says), drop_udp / drop_tcp (drop only the queries
 over that transport, answer the others normally), drop_first_udp (drop the first UDP query
-for each name, answer the next: one lost datagram). `apex_mode`, when set, is the mode used
+for each name, answer the next: one lost datagram). Grey failures: lossy (a share `loss`
+of the queries is lost on the way in, and of the answers on the way out, each drawn from
+a seeded random sequence, so a run repeats), truncate_no_tcp (UDP answers truncated, TCP
+queries unanswered: a firewall that lets UDP through but not TCP). `apex_mode`, when set, is the mode used
 for queries whose name is a DI apex instead of `mode` (so validation can fail while
 client queries are answered); `probe_mode` likewise for the health probes. EDNS options
 are answered as a cookie-speaking server would: a client cookie gets a server cookie
@@ -33,6 +36,7 @@ Run as a script (inside netns-run) it serves 127.0.0.11:53 until interrupted.
 """
 
 import ipaddress
+import random
 import select
 import socket
 import struct
@@ -56,7 +60,7 @@ SPOOF_DELAY = 0.05
 MODES = ("answer", "delay", "drop", "truncate", "servfail", "refused",
          "wrong_id", "wrong_question", "wrong_source", "malformed",
          "only_wrong_id", "only_wrong_question", "nxdomain", "nodata",
-         "wrong_region", "drop_udp", "drop_tcp", "drop_first_udp")
+         "wrong_region", "drop_udp", "drop_tcp", "drop_first_udp", "lossy", "truncate_no_tcp")
 # The parent of every DI domain: <customer>.<region>.wxc-di.webex.com.
 DI_PARENT = dns.name.from_text("wxc-di.webex.com.")
 
@@ -98,6 +102,7 @@ class FakeUpstream:
         self.soa_minimum = 2
         self.apex_mode = None        # mode for queries of a DI apex name (None: `mode`)
         self.probe_mode = None       # mode for the health probes (None: `mode`)
+        self.loss = 0.3              # lossy: the share lost each way
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -160,6 +165,7 @@ class FakeUpstream:
             self._queries = []
             self.probes = []
             self._dropped_once = set()  # drop_first_udp: names whose first UDP query was dropped
+            self._random = random.Random(1)  # lossy: the same losses every run
 
     @property
     def queries(self):
@@ -284,6 +290,13 @@ class FakeUpstream:
             mode = self.probe_mode
         if mode == "drop" or mode == "drop_" + transport:
             return []
+        if mode == "lossy":
+            with self._lock:
+                lost = self._random.random() < self.loss or self._random.random() < self.loss
+            if lost:
+                return []
+        if mode == "truncate_no_tcp":
+            return [] if transport == "tcp" else [(0, self._truncated(query), False)]
         if mode == "drop_first_udp" and transport == "udp" and question is not None:
             name = question.name.to_text().lower()
             with self._lock:
