@@ -55,6 +55,10 @@ CheckResult judge_answer(dns::Bytes answer, std::string_view zone, uint32_t rtt_
   if (rcode == dns::Rcode::nxdomain) return CheckResult::wrong_customer;
   // YXDOMAIN answers a DNAME that overflowed: no DI server should say that of its own zone.
   if (rcode != dns::Rcode::noerror) return CheckResult::servfail;
+  // Cut short (TC=1, over UDP): the server answered, and what it says takes TCP,
+  // which the set's TCP check asks and judges. A DI server whose answers all
+  // need TCP is no wrong region.
+  if (dns::is_truncated(answer)) return rtt_ms > slow_ms ? CheckResult::slow : CheckResult::ok;
   ldns_pkt* raw = nullptr;
   if (ldns_wire2pkt(&raw, answer.data(), answer.size()) != LDNS_STATUS_OK) return CheckResult::malformed;
   std::unique_ptr<ldns_pkt, decltype(&ldns_pkt_free)> pkt(raw, &ldns_pkt_free);

@@ -38,6 +38,11 @@ TEST_CASE("a DI server's answer is judged by what it says about the customer's d
   CHECK(judge(reply(LDNS_RCODE_NXDOMAIN, {}, {"wxc-di.webex.com." + soa_data})) == CheckResult::wrong_customer);
   CHECK(judge(reply(LDNS_RCODE_REFUSED, {})) == CheckResult::refused);
   CHECK(judge(reply(LDNS_RCODE_SERVFAIL, {})) == CheckResult::servfail);
+  auto truncated = reply(LDNS_RCODE_NOERROR, {});  // TC=1, nothing in it: the TCP check judges the content
+  truncated[2] |= 0x02;
+  CHECK(judge(truncated) == CheckResult::ok);
+  CHECK(judge(truncated, 900) == CheckResult::slow);
+  CHECK(judge(reply(LDNS_RCODE_NOERROR, {})) == CheckResult::wrong_region);  // the same, not truncated
   auto broken = reply(LDNS_RCODE_NOERROR, {zone + soa_data});
   broken.resize(broken.size() - 3);
   CHECK(judge(broken) == CheckResult::malformed);
