@@ -48,7 +48,23 @@ LABELS = {"diresolver": "diresolver", "diresolver-seq": "diresolver-seq",
           "unbound": "Unbound", "dnsdist": "dnsdist",
           "diresolver-baseline": "diresolver-baseline",
           "diresolver-seq-baseline": "diresolver-seq-baseline"}
-SCENARIOS = ("blackhole", "crash")
+SCENARIOS = ("blackhole", "crash", "slow", "lossy", "servfail", "tcp-broken", "both-slow",
+             "region-down", "blackhole-busy", "crash-busy")
+# Grey failures: through a fault proxy in front of each knotd (tests/bench/fault_proxy.cpp),
+# told by its stdin what to do at the fault and at the repair. (setup, fault, repair) per
+# server, A then B; None: nothing.
+PROXIED = {
+    "slow": (None, "set latency_ms=300", "clear"),
+    "lossy": (None, "set drop=0.3", "clear"),
+    "servfail": (None, "set servfail=1", "clear"),
+    "tcp-broken": ("set truncate=1", "set tcp=blackhole", "set tcp=ok"),   # every answer needs TCP
+    "both-slow": (None, "set latency_ms=150", "clear"),
+    "region-down": (None, "set drop=1", "clear"),
+}
+BOTH = ("both-slow", "region-down")           # the fault hits B as well
+BUSY = ("blackhole-busy", "crash-busy")       # two busy loops on the host's CPUs meanwhile
+REGION_DOWN_FOR = 20.0                         # seconds, from t = 5
+WARM_NAMES = 200                               # region-down: re-asked names, TTL 10 (the zone's *.warm)
 
 
 # ---- child processes ----------------------------------------------------------------
@@ -67,8 +83,9 @@ class Child:
     its arrival time (time.monotonic()) before it goes to the log file.
     """
 
-    def __init__(self, name, argv, log_path, on_line=None):
+    def __init__(self, name, argv, log_path, on_line=None, stdin=subprocess.DEVNULL):
         self.name, self.argv, self.log_path, self.on_line = name, argv, log_path, on_line
+        self.stdin = stdin
         self.proc = None
         self._reader = None
 
@@ -76,7 +93,7 @@ class Child:
         log_file = open(self.log_path, "ab")
         stderr = subprocess.PIPE if self.on_line else log_file
         # From the main thread only: PDEATHSIG follows the thread that forked.
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log_file,
+        self.proc = subprocess.Popen(self.argv, stdin=self.stdin, stdout=log_file,
                                      stderr=stderr, preexec_fn=_die_with_parent)
         if self.on_line:
             self._reader = threading.Thread(target=self._read, args=(log_file,), daemon=True)
@@ -158,6 +175,31 @@ class AuthServer:
 
     def stop(self):
         self.child.stop()
+
+
+class FaultProxy:
+    """tests/bench/fault_proxy on a DI server's address, relaying to its knotd."""
+
+    def __init__(self, binary, label, listen, upstream, run_dir):
+        self.child = Child(f"fault_proxy {label}", [binary, listen, "53", upstream, "53"],
+                           f"{run_dir}/proxy-{label}.log", stdin=subprocess.PIPE)
+
+    def start(self):
+        self.child.start()
+
+    def tell(self, command):
+        if command and self.child.running():
+            self.child.proc.stdin.write(command.encode() + b"\n")
+            self.child.proc.stdin.flush()
+
+    def stop(self):
+        self.child.stop()
+
+
+def spin(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
 
 
 # ---- the resolver's own view of server A -------------------------------------------------
@@ -494,9 +536,18 @@ class Load:
     unmatched: int = 0       # packets matching no pending query (late, duplicate, wrong)
     send_errors: int = 0
     start: float = 0.0
+    warm: int = 0            # > 0: every odd query re-asks one of this many warmed names
 
     def question(self, i):
+        if self.is_warm(i):
+            return question_wire(self.warm_name((i // 2) % self.warm))
         return question_wire(f"q{i}-{self.tag}.{self.zone}")
+
+    def is_warm(self, i):
+        return self.warm > 0 and i % 2 == 1
+
+    def warm_name(self, k):
+        return f"w{k}-{self.tag}.warm.{self.zone}"
 
     def run(self, events):
         """events: [(seconds after start, callable)], run in order from the loop."""
@@ -623,25 +674,38 @@ class RunResult:
     phases: dict = field(default_factory=dict)
     notion: str = ""
     notes: list = field(default_factory=list)
+    warm_sent: int = 0        # region-down: re-asked names sent while the region was down
+    warm_answered: int = 0    # ... and answered NOERROR (from the cache, fresh or stale)
 
 
 class Fault:
-    """Faults server A and repairs it, as a scenario says; records when it happened."""
+    """Faults server A (with BOTH, B too) and repairs it, as a scenario says: through
+    the fault proxies for the grey failures, by signals to A's knotd for the deaths;
+    records when it happened."""
 
-    def __init__(self, scenario, auth_a):
-        self.scenario, self.auth_a = scenario, auth_a
+    def __init__(self, scenario, auth_a, proxies):
+        self.scenario, self.auth_a, self.proxies = scenario, auth_a, proxies
         self.t_fault = self.t_repair = None
+
+    def hit(self):
+        return self.proxies if self.scenario in BOTH else self.proxies[:1]
 
     def inject(self):
         self.t_fault = time.monotonic()
-        if self.scenario == "blackhole":
+        if self.scenario in PROXIED:
+            for proxy in self.hit():
+                proxy.tell(PROXIED[self.scenario][1])
+        elif self.scenario.startswith("blackhole"):
             self.auth_a.child.signal(signal.SIGSTOP)
         else:
             self.auth_a.child.kill()
 
     def repair(self):
         self.t_repair = time.monotonic()
-        if self.scenario == "blackhole":
+        if self.scenario in PROXIED:
+            for proxy in self.hit():
+                proxy.tell(PROXIED[self.scenario][2])
+        elif self.scenario.startswith("blackhole"):
             self.auth_a.child.signal(signal.SIGCONT)
         else:
             self.auth_a.start(wait=False)   # a fresh knotd; no waiting inside the load loop
@@ -678,24 +742,66 @@ class ShareProbe:
         return da / (da + db) if da + db > 0 and da >= 0 and db >= 0 else None
 
 
+def timing(opts, scenario):
+    """(load duration, fault time, repair time) of a scenario, seconds."""
+    if scenario == "region-down":
+        return max(opts.duration, 5.0 + REGION_DOWN_FOR + 7.0), 5.0, 5.0 + REGION_DOWN_FOR
+    return opts.duration, opts.duration * 0.25, opts.duration * 0.60
+
+
+def the_pair(opts, scenario):
+    """A's and B's knotd, and the fault proxies in front of them for a grey failure."""
+    if scenario not in PROXIED:
+        return (AuthServer("A", opts.auth[0], opts.run_dir, opts.zone),
+                AuthServer("B", opts.auth[1], opts.run_dir, opts.zone), [])
+    proxies = [FaultProxy(opts.proxy, label, listen, behind, opts.run_dir)
+               for label, listen, behind in zip("AB", opts.auth, opts.behind)]
+    return (AuthServer("Ap", opts.behind[0], opts.run_dir, opts.zone),
+            AuthServer("Bp", opts.behind[1], opts.run_dir, opts.zone), proxies)
+
+
+def busy_loops(opts, scenario, seconds):
+    """Two processes spinning on the CPUs for the busy scenarios (they end by themselves)."""
+    if scenario not in BUSY:
+        return []
+    loops = [Child(f"busy loop {k}", [sys.executable, "-c", f"import time\nend = time.monotonic() + {seconds}\n"
+                                      "while time.monotonic() < end: pass"], f"{opts.run_dir}/busy.log")
+             for k in range(2)]
+    for loop in loops:
+        loop.start()
+    return loops
+
+
+def warm_up(resolver, load):
+    """region-down: every re-asked name once, so it is cached before the load."""
+    for k in range(load.warm):
+        ask(resolver.addr, load.warm_name(k), TYPE_A, 1.0)
+
+
 def run_one(opts, resolver_key, scenario):
-    tag = f"r{KEYS.index(resolver_key)}{scenario[0]}{os.getpid() % 1000}"
-    auth_a = AuthServer("A", opts.auth[0], opts.run_dir, opts.zone)
-    auth_b = AuthServer("B", opts.auth[1], opts.run_dir, opts.zone)
+    tag = f"r{KEYS.index(resolver_key)}{SCENARIOS.index(scenario)}x{os.getpid() % 1000}"
+    auth_a, auth_b, proxies = the_pair(opts, scenario)
     resolver = RESOLVER_CLASSES[resolver_key](opts, opts.auth[0])
     result = RunResult(resolver_key, scenario, notion=resolver.notion)
-    t_fault, t_repair = opts.duration * 0.25, opts.duration * 0.60
+    duration, t_fault, t_repair = timing(opts, scenario)
+    loops = []
     try:
+        for proxy in proxies:
+            proxy.start()
+            proxy.tell(PROXIED[scenario][0])
         auth_a.start()
         auth_b.start()
         resolver.start()
         resolver.wait_ready()
         time.sleep(1.0)  # let health checks and RTT estimates settle
-        fault = Fault(scenario, auth_a)
+        fault = Fault(scenario, auth_a, proxies)
         share = ShareProbe(auth_a, auth_b)
+        load = Load(resolver.addr, opts.rate, duration, tag, opts.zone,
+                    warm=WARM_NAMES if scenario == "region-down" else 0)
+        warm_up(resolver, load)
         share.take("start")
         resolver.watch()
-        load = Load(resolver.addr, opts.rate, opts.duration, tag, opts.zone)
+        loops = busy_loops(opts, scenario, duration + 2)
         load.run([(t_fault - 0.4, lambda: share.take_in_background("fault")),
                   (t_fault, fault.inject), (t_repair, fault.repair),
                   (t_repair + 0.5, lambda: share.take_in_background("repair"))])
@@ -705,6 +811,8 @@ def run_one(opts, resolver_key, scenario):
         details = resolver.details()
     finally:
         rc = resolver.stop()
+        for child in [*loops, *proxies]:
+            child.stop()
         auth_a.stop()
         auth_b.stop()
     if rc not in (0, None, -signal.SIGTERM):
@@ -749,12 +857,17 @@ def summarize(load, fault, result):
         phase = ("before" if sends[i] < fault.t_fault else
                  "during" if sends[i] < fault.t_repair else "after")
         latency = load.recv_t[i] - sends[i] if load.recv_t[i] else None
+        if load.is_warm(i) and phase == "during" and (latency is None or latency > ANSWER_DEADLINE):
+            result.warm_sent += 1
         if latency is None or latency > ANSWER_DEADLINE:
             result.lost += 1
             phases[phase][0] += 1
             continue
         latencies.append(latency)
         rcode = load.rcode[i]
+        if load.is_warm(i) and phase == "during":
+            result.warm_sent += 1
+            result.warm_answered += rcode == 0
         if rcode == 2:
             result.servfail += 1
             phases[phase][1] += 1
@@ -856,10 +969,26 @@ ROWS = [
 ]
 
 
-def table(results, markdown):
-    """One column per run, one row per ROWS entry; plain text or markdown."""
-    head = [""] + [f"{LABELS[r.resolver]} {r.scenario}" for r in results]
-    body = [[name] + [cell(r) for r in results] for name, cell in ROWS]
+COLUMNS = [
+    ("lost", lambda r: str(r.lost)),
+    ("SERVFAIL", lambda r: str(r.servfail)),
+    ("re-asked answered", lambda r: f"{r.warm_answered}/{r.warm_sent}" if r.warm_sent else "—"),
+    (">100 ms", lambda r: str(r.slow[100])),
+    ("p99", lambda r: fmt_latency(r.p99)),
+    ("worst", lambda r: fmt_latency(r.worst)),
+    ("A down after", lambda r: r.mark_down),
+    ("A up after", lambda r: r.mark_up),
+]
+
+
+def scenario_table(results, markdown):
+    """One row per run (scenario, resolver), one column per COLUMNS entry."""
+    head = ["scenario", "resolver"] + [name for name, _ in COLUMNS]
+    body = [[r.scenario, LABELS[r.resolver]] + [cell(r) for _, cell in COLUMNS] for r in results]
+    return render_table(head, body, markdown, left=2)
+
+
+def render_table(head, body, markdown, left=1):
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
@@ -867,17 +996,29 @@ def table(results, markdown):
     widths = [max(len(row[c]) for row in [head] + body) for c in range(len(head))]
 
     def line(row):
-        return "  ".join(text.ljust(w) if c == 0 else text.rjust(w)
+        return "  ".join(text.ljust(w) if c < left else text.rjust(w)
                          for c, (text, w) in enumerate(zip(row, widths)))
     return "\n".join([line(head), line(["-" * w for w in widths])] + [line(row) for row in body])
+
+
+def table(results, markdown):
+    """One column per run, one row per ROWS entry; plain text or markdown."""
+    head = [""] + [f"{LABELS[r.resolver]} {r.scenario}" for r in results]
+    body = [[name] + [cell(r) for r in results] for name, cell in ROWS]
+    return render_table(head, body, markdown)
 
 
 def footnotes(opts, results):
     t_fault, t_repair = opts.duration * 0.25, opts.duration * 0.60
     lines = [f"{opts.rate} queries/s of distinct names for {opts.duration:g} s, one UDP query "
              f"each (no client retries); fault on server A at t={t_fault:g} s, repair at "
-             f"t={t_repair:g} s. blackhole = SIGSTOP/SIGCONT of A's knotd (queries queue "
-             f"unanswered); crash = SIGKILL/restart (port closed, ICMP unreachable). "
+             f"t={t_repair:g} s (region-down: both servers, t=5 s to t={5 + REGION_DOWN_FOR:g} s, "
+             f"half the queries re-asking {WARM_NAMES} warmed names of TTL 10 s). blackhole = "
+             f"SIGSTOP/SIGCONT of A's knotd (queries queue unanswered); crash = SIGKILL/restart "
+             f"(port closed, ICMP unreachable); -busy: two busy loops on the CPUs meanwhile; the "
+             f"grey failures go through tests/bench/fault_proxy in front of each knotd: slow "
+             f"+300 ms, lossy 30 % each way, servfail, tcp-broken (every UDP answer TC=1, A's TCP "
+             f"blackholed), both-slow +150 ms on A and B. "
              f"Lost = no answer within {ANSWER_DEADLINE:g} s. Loopback only; 2 cores shared "
              f"by the load generator, the resolver and the two Knot servers (load "
              f"average {opts.loadavg} when the benchmark started)."]
@@ -915,6 +1056,8 @@ def parse_args():
     p.add_argument("--rate", type=int, default=2000)
     p.add_argument("--zone", required=True)
     p.add_argument("--auth", nargs=2, required=True)
+    p.add_argument("--behind", nargs=2, required=True, help="the knotds' addresses behind the fault proxies")
+    p.add_argument("--proxy", required=True, help="the fault_proxy binary")
     p.add_argument("--diresolver", nargs=2, metavar=("BIN", "ADDR"), required=True)
     p.add_argument("--diresolver-spec3", default="0")
     p.add_argument("--diresolver-admin", default="")
@@ -953,7 +1096,7 @@ def main():
     opts = parse_args()
     with open("/proc/loadavg") as f:
         opts.loadavg = f.read().split()[0]
-    require_loopback(*opts.auth, opts.diresolver[1], opts.unbound, opts.dnsdist,
+    require_loopback(*opts.auth, *opts.behind, opts.diresolver[1], opts.unbound, opts.dnsdist,
                      opts.dnsdist_web, *([opts.diresolver_admin] if opts.diresolver_admin else []),
                      *([opts.baseline[1]] if opts.baseline else []),
                      *([opts.baseline_admin] if opts.baseline_admin else []))
@@ -970,9 +1113,11 @@ def main():
             results.append(run_one(opts, key, scenario))
     # The table in the usual order, whichever of a pair went first.
     results.sort(key=lambda r: (scenarios.index(r.scenario), resolvers.index(r.resolver)))
-    print("\n" + table(results, markdown=False))
+    if len(results) <= 8:           # one column per run: readable for a few runs only
+        print("\n" + table(results, markdown=False))
+    print("\n" + scenario_table(results, markdown=False))
     print("\nMarkdown:\n")
-    print(table(results, markdown=True))
+    print(scenario_table(results, markdown=True))
     print()
     for line in footnotes(opts, results):
         print(f"- {line}")
