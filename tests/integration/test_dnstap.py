@@ -124,7 +124,7 @@ class DnstapFileTest(harness.IntegrationCase):
             query(f"three.{DI_ZONE}")
             harness.wait_until(lambda: os.path.exists(path), what="the new file")
             # The moved file is complete once no query uses its log (swept every second).
-            harness.wait_until(lambda: self.readable(path + ".1"), timeout=5, what="the moved file closed")
+            harness.wait_until(lambda: self.readable(path + ".1"), timeout=15, what="the moved file closed")
         rotated, current = read_dnstap(path + ".1"), read_dnstap(path)
         self.assertTrue(of_name(rotated, f"one.{DI_ZONE}."), "the reload that kept the file lost what came before")
         self.assertTrue(of_name(rotated, f"two.{DI_ZONE}."))
