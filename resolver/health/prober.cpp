@@ -12,7 +12,9 @@ class Prober::Target {
       : prober_(prober),
         server_(server),
         packet_(query),
-        exchange_(exchanges.make(tcp ? Transport::tcp : Transport::udp)) {
+        exchanges_(exchanges),
+        exchange_(exchanges.make(tcp ? Transport::tcp : Transport::udp)),
+        over_tcp_(tcp) {
     parsed_ = dns::check_query(packet_).query;
     if (uv_timer_init(prober_.loop_, timer_.get()) == 0) timer_.adopt(this);
     schedule(0);  // first probe at once: the RTT estimate starts from a real sample
@@ -21,6 +23,7 @@ class Prober::Target {
   void stop() {
     timer_.close();
     exchange_->abandon();
+    if (tcp_exchange_) tcp_exchange_->abandon();
   }
 
  private:
@@ -43,7 +46,20 @@ class Prober::Target {
   }
 
   void on_result(ExchangeResult&& result) {
+    if (result.ok() && !over_tcp_ && dns::is_truncated(result.answer())) return send_over_tcp();
     record(result.ok() ? failure_in_answer(dns::rcode_of(result.answer())) : result.error());
+  }
+
+  // Truncated: the probe goes on over TCP, as a client's query would, so a
+  // server whose TCP is blocked is not called healthy for its UDP answers
+  // (traffic would mark it down, probes up again, and so on).
+  void send_over_tcp() {
+    if (!tcp_exchange_) tcp_exchange_ = exchanges_.make(Transport::tcp);
+    ExchangeRequest request{&server_, packet_, &parsed_, prober_.timeout_ms_};
+    auto done = [this](ExchangeResult&& r) {
+      record(r.ok() ? failure_in_answer(dns::rcode_of(r.answer())) : r.error());
+    };
+    if (auto refused = tcp_exchange_->start(request, done)) record(*refused);
   }
 
   void record(std::optional<UpstreamError> error) {
@@ -66,7 +82,10 @@ class Prober::Target {
   std::vector<uint8_t> packet_;
   dns::ParsedQuery parsed_;
   uint64_t sent_ns_ = 0;
+  ExchangeFactory& exchanges_;
   std::unique_ptr<Exchange> exchange_;
+  bool over_tcp_;                           // a tcp_only set: every probe over TCP
+  std::unique_ptr<Exchange> tcp_exchange_;  // made at the first truncated UDP answer
   uv::Handle<uv_timer_t> timer_;
 };
 

@@ -87,11 +87,16 @@ class OneServerGreyTest(harness.IntegrationCase):
         self.fakes[DI2].mode = "truncate"
         with Daemon(harness.health_config()) as daemon:
             results = self.sequence("tc", 10)
+            # Its probes follow TC=1 to TCP as the queries do, so it stays down: no flapping.
+            harness.wait_until(lambda: down_lines(daemon), timeout=3, what="DI1 marked down")
+            time.sleep(1.0)                                   # five probe intervals
+            ups = [line for line in daemon.stderr.splitlines() if "127.0.0.11:53 of" in line and " is up " in line]
         for response, _ in results:
             self.assertEqual(dns.rcode.NOERROR, response.rcode())
             self.assertEqual([DI2_IP], harness.answer_ips(response))
         self.assertEqual(0, daemon.stats["servfail"], daemon.stats)
         self.assertGreater(self.fakes[DI2].tcp_queries, 0)
+        self.assertEqual([], ups, "probes called the TCP-broken server up again on its UDP answers")
 
 
 class RegionDownTest(harness.IntegrationCase):
