@@ -45,14 +45,31 @@ ServerOrder UpstreamSet::order_for_query(int64_t now_ms, uint32_t rotation) cons
     for (size_t i = 0; i < servers_.size(); ++i) rtt[i] = servers_[i]->srtt_us(now_ms);
     std::sort(healthy.begin(), healthy.end(),
               [&rtt](uint8_t a, uint8_t b) { return rtt[a] != rtt[b] ? rtt[a] < rtt[b] : a < b; });
-  } else if (selection_ == Selection::round_robin && healthy.size() > 1) {
-    ServerOrder rotated;
-    for (size_t i = 0; i < healthy.size(); ++i)
-      rotated.push(static_cast<uint8_t>(healthy[(i + rotation) % healthy.size()]));
-    healthy = rotated;
+  } else {
+    if (selection_ == Selection::round_robin && healthy.size() > 1) {
+      ServerOrder rotated;
+      for (size_t i = 0; i < healthy.size(); ++i)
+        rotated.push(static_cast<uint8_t>(healthy[(i + rotation) % healthy.size()]));
+      healthy = rotated;
+    }
+    healthy = slow_ones_last(healthy, now_ms);
   }
   for (auto index : down) healthy.push(index);
   return healthy;
+}
+
+// Sequential and round robin keep their order among servers of like speed, but
+// one far slower than the fastest (a congested link: it answers, so health
+// keeps it up) would cost every query it goes first for a hedge delay.
+ServerOrder UpstreamSet::slow_ones_last(const ServerOrder& order, int64_t now_ms) const {
+  if (order.size() < 2) return order;
+  std::array<uint32_t, ServerOrder::capacity> rtt{};
+  uint32_t fastest = UINT32_MAX;
+  for (auto index : order) fastest = std::min(fastest, rtt[index] = servers_[index]->srtt_us(now_ms));
+  ServerOrder out, slow;
+  for (auto index : order) (rtt[index] > fastest + slower_than_partner_us ? slow : out).push(index);
+  for (auto index : slow) out.push(index);
+  return out;
 }
 
 }  // namespace diresolver

@@ -30,6 +30,8 @@ class ServerOrder {
   size_t operator[](size_t i) const { return items_[i]; }
   uint8_t* begin() { return items_.data(); }
   uint8_t* end() { return items_.data() + size_; }
+  const uint8_t* begin() const { return items_.data(); }
+  const uint8_t* end() const { return items_.data() + size_; }
 
  private:
   std::array<uint8_t, capacity> items_{};
@@ -56,8 +58,13 @@ class UpstreamSet {
 
   // `rotation` is the caller's own counter, so round robin needs no shared state.
   ServerOrder order_for_query(int64_t now_ms, uint32_t rotation) const;
+  // Under sequential and round robin, a healthy server whose SRTT is more than
+  // this above the fastest one's goes after the others.
+  static constexpr uint32_t slower_than_partner_us = 100'000;
 
  private:
+  ServerOrder slow_ones_last(const ServerOrder& order, int64_t now_ms) const;
+
   std::string zone_;
   std::string zone_wire_;
   std::string route_label_;

@@ -102,6 +102,20 @@ TEST_CASE("selection: sequential keeps config order, round robin rotates") {
   CHECK(order(round_robin, 0, 5) == std::vector<size_t>{2, 0, 1});
 }
 
+TEST_CASE("selection: sequential and round robin put a far slower server after the others") {
+  UpstreamRegistry registry;
+  UpstreamSet sequential(pair(), Selection::sequential, {}, registry);
+  for (size_t i = 0; i < 3; ++i) sequential.server(i).report_success(ResultSource::probe, 1'000, 0);
+  for (int k = 0; k < 40; ++k) sequential.server(0).report_success(ResultSource::traffic, 300'000, 0);  // congested
+  CHECK(order(sequential, 0) == std::vector<size_t>{1, 2, 0});
+  UpstreamRegistry other;
+  UpstreamSet round_robin(pair(), Selection::round_robin, {}, other);
+  for (size_t i = 0; i < 3; ++i) round_robin.server(i).report_success(ResultSource::probe, 1'000, 0);
+  for (int k = 0; k < 40; ++k) round_robin.server(1).report_success(ResultSource::traffic, 300'000, 0);
+  CHECK(order(round_robin, 0, 0) == std::vector<size_t>{0, 2, 1});
+  CHECK(order(round_robin, 0, 1) == std::vector<size_t>{2, 0, 1});
+}
+
 TEST_CASE("the registry keeps a server across reloads and recycles ids nobody holds") {
   UpstreamRegistry registry;
   auto address = *SockAddr::parse("127.0.0.11", 53);
