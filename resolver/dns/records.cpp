@@ -54,19 +54,46 @@ bool walk_name(Bytes m, size_t pos, std::bitset<65536>& label_starts) {
   return false;
 }
 
-// The offsets of the names in a record's RDATA, for the types rdata_well_formed knows.
+// The name at `skip` bytes into the RDATA; false if the RDATA is too short to hold one.
+bool walk_rdata_name(Bytes m, const RecordView& r, size_t skip, std::bitset<65536>& label_starts) {
+  return r.rdata + skip < r.end() && walk_name(m, r.rdata + skip, label_starts);
+}
+
+// Two names in a row, `skip` bytes into the RDATA (SOA, MINFO, RP, PX).
+bool walk_two_names(Bytes m, const RecordView& r, size_t skip, std::bitset<65536>& label_starts) {
+  if (r.rdata + skip >= r.end()) return false;
+  auto second = check_name(m.first(r.end()), r.rdata + skip);
+  return second && walk_name(m, r.rdata + skip, label_starts) && walk_name(m, *second, label_starts);
+}
+
+// Every type whose RDATA names a reader such as ldns decompresses (RFC 1035's,
+// and those RFC 3597 §4 says receivers must decompress): a pointer in any of
+// them into a TTL field would read differently once the cache rewrites it.
 bool walk_rdata_names(Bytes m, const RecordView& r, std::bitset<65536>& label_starts) {
   switch (r.type) {
     case 2:   // NS
+    case 3:   // MD
+    case 4:   // MF
     case 5:   // CNAME
+    case 7:   // MB
+    case 8:   // MG
+    case 9:   // MR
     case 12:  // PTR
-      return walk_name(m, r.rdata, label_starts);
-    case 15: return walk_name(m, r.rdata + 2, label_starts);  // MX
-    case 33: return walk_name(m, r.rdata + 6, label_starts);  // SRV
-    case 6: {                                                 // SOA: mname, rname
-      auto rname = check_name(m.first(r.end()), r.rdata);
-      return rname && walk_name(m, r.rdata, label_starts) && walk_name(m, *rname, label_starts);
-    }
+    case 39:  // DNAME
+    case 47:  // NSEC: next owner name
+      return walk_rdata_name(m, r, 0, label_starts);
+    case 15:  // MX
+    case 18:  // AFSDB
+    case 21:  // RT
+    case 36:  // KX: a 16-bit field, then a name
+      return walk_rdata_name(m, r, 2, label_starts);
+    case 33: return walk_rdata_name(m, r, 6, label_starts);   // SRV
+    case 46: return walk_rdata_name(m, r, 18, label_starts);  // RRSIG: signer
+    case 6:                                                    // SOA: mname, rname
+    case 14:                                                   // MINFO: rmailbx, emailbx
+    case 17:                                                   // RP: mbox, txt
+      return walk_two_names(m, r, 0, label_starts);
+    case 26: return walk_two_names(m, r, 2, label_starts);  // PX: map822, mapx400
     default: return true;
   }
 }

@@ -47,7 +47,8 @@ bool for_each_record(Bytes m, size_t pos, Visit&& visit) {
 }
 
 // Whether every compression pointer lands on a label of a name read before it
-// (the question, an owner, a name in the RDATA of the types below): RFC 1035
+// (the question, an owner, a name in the RDATA of a type whose names a reader
+// decompresses: NS, MX, SOA, MINFO, RRSIG, ...): RFC 1035
 // means pointers to names, but the walk only demands that they point back,
 // and a pointer into, say, a TTL field would read a different name once the
 // cache rewrites that TTL. Call on a message for_each_record accepted.
