@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "config/toml_reader.hpp"
+#include "net/address.hpp"
 
 namespace diresolver {
 
@@ -44,19 +45,17 @@ std::optional<std::string> ask_daemon(const std::string& path, const std::string
     std::cerr << "error: cannot reach diresolver at " << path << ": " << what << ": " << std::strerror(errno) << "\n";
     return std::nullopt;
   };
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof address.sun_path) {
+  auto address = unix_socket_address(path);
+  if (!address) {
     std::cerr << "error: no control socket (set [control] socket in the config)\n";
     return std::nullopt;
   }
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail("socket");
   timeval wait{30, 0};  // a reload reads a file and builds a runtime: well under this
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
   std::string line = request + "\n", reply;
-  bool sent = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+  bool sent = ::connect(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) == 0 &&
               ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
   char buffer[4096];
   for (ssize_t n; sent && (n = ::read(fd, buffer, sizeof buffer)) > 0;) reply.append(buffer, static_cast<size_t>(n));

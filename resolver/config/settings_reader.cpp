@@ -37,6 +37,18 @@ std::optional<E> read_enum(const TomlTable& table, const std::string& key) {
   table.fail(key, "expected " + names_quoted_choice<E>() + ", got \"" + *text + "\"");
 }
 
+enum class PathKind { file, unix_socket };
+
+// An absolute path at `key`, if the key is set ("" stays ""); a Unix socket's must fit sockaddr_un.
+std::optional<std::string> read_path(const TomlTable& table, const std::string& key, PathKind kind) {
+  auto path = table.string(key);
+  if (!path || path->empty()) return path;
+  if (path->front() != '/') table.fail(key, "expected an absolute path, got \"" + *path + "\"");
+  if (kind == PathKind::unix_socket && path->size() >= 108)
+    table.fail(key, "longer than a Unix socket path may be (107 bytes)");
+  return path;
+}
+
 void check_order(const TomlTable& table, const char* low_key, uint32_t low, const char* high_key, uint32_t high) {
   if (low > high) table.fail(low_key, std::string("must not exceed ") + high_key);
 }
@@ -148,11 +160,7 @@ ControlSettings read_control_settings(const TomlTable& top) {
   auto table = top.table("control");
   if (!table) return out;
   table->check_keys({"socket"});
-  if (auto socket = table->string("socket")) {
-    if (!socket->empty() && socket->front() != '/') table->fail("socket", "expected an absolute path, got \"" + *socket + "\"");
-    if (socket->size() >= 108) table->fail("socket", "longer than a Unix socket path may be (107 bytes)");
-    out.socket = *socket;
-  }
+  out.socket = read_path(*table, "socket", PathKind::unix_socket).value_or(out.socket);
   return out;
 }
 
@@ -173,12 +181,9 @@ DnstapSettings read_dnstap_settings(const TomlTable& top) {
   if (!table) return out;
   table->check_keys({"file", "socket", "identity", "version", "client_queries", "client_responses",
                      "forwarder_queries", "forwarder_responses", "queue_size"});
-  for (auto [key, path] : {std::pair{"file", &out.file}, std::pair{"socket", &out.socket}}) {
-    *path = table->string(key).value_or("");
-    if (!path->empty() && path->front() != '/') table->fail(key, "expected an absolute path, got \"" + *path + "\"");
-  }
+  out.file = read_path(*table, "file", PathKind::file).value_or("");
+  out.socket = read_path(*table, "socket", PathKind::unix_socket).value_or("");
   if (!out.file.empty() && !out.socket.empty()) table->fail("socket", "set either file or socket, not both");
-  if (out.socket.size() >= 108) table->fail("socket", "longer than a Unix socket path may be (107 bytes)");
   out.identity = table->string("identity").value_or("");
   out.version = table->string("version").value_or("");
   out.client_queries = table->boolean("client_queries").value_or(out.client_queries);

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "net/address.hpp"
 #include "uv/boundary.hpp"
 
 namespace diresolver {
@@ -19,13 +20,11 @@ constexpr size_t max_request = 1024;  // a request is one short line
 
 // Whether a daemon answers at `path`: its socket must not be taken from it.
 bool someone_listens(const std::string& path) {
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  if (path.size() >= sizeof address.sun_path) return false;
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  auto address = unix_socket_address(path);
+  if (!address) return false;
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
-  bool answered = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  bool answered = ::connect(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) == 0;
   ::close(fd);
   return answered;
 }

@@ -34,7 +34,6 @@ class DnstapLog {
   DnstapLog(const DnstapLog&) = delete;
   DnstapLog& operator=(const DnstapLog&) = delete;
 
-  const DnstapSettings& settings() const { return settings_; }
   // Whether a reload with `settings` can go on writing here: the same output,
   // and for a file, still the file this log opened. (Which messages are
   // written is the config's, not the log's: see Tap.)

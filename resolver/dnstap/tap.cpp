@@ -17,15 +17,28 @@ struct WallTime {
   uint32_t nsec;
 };
 
-// The wall-clock time of a monotonic instant: dnstap readers show calendar time.
-WallTime wall_time_of(Instant instant) {
-  timespec wall{}, mono{};
-  clock_gettime(CLOCK_REALTIME, &wall);
-  clock_gettime(CLOCK_MONOTONIC, &mono);
-  int64_t mono_ns = int64_t{mono.tv_sec} * 1'000'000'000 + mono.tv_nsec;
-  int64_t wall_ns = int64_t{wall.tv_sec} * 1'000'000'000 + wall.tv_nsec - (mono_ns - static_cast<int64_t>(instant.ns));
-  return {static_cast<uint64_t>(wall_ns / 1'000'000'000), static_cast<uint32_t>(wall_ns % 1'000'000'000)};
-}
+int64_t ns_of(const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; }
+
+// Both clocks, read once per message: dnstap readers show calendar time, and
+// a message's instants were taken on the monotonic clock.
+class WallClock {
+ public:
+  WallClock() {
+    timespec wall{}, mono{};
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    wall_ns_ = ns_of(wall);
+    mono_ns_ = ns_of(mono);
+  }
+  WallTime now() const { return split(wall_ns_); }
+  WallTime of(Instant instant) const { return split(wall_ns_ - (mono_ns_ - static_cast<int64_t>(instant.ns))); }
+
+ private:
+  static WallTime split(int64_t ns) {
+    return {static_cast<uint64_t>(ns / 1'000'000'000), static_cast<uint32_t>(ns % 1'000'000'000)};
+  }
+  int64_t wall_ns_, mono_ns_;
+};
 
 ProtobufCBinaryData binary(std::span<const uint8_t> bytes) {
   return {bytes.size(), const_cast<uint8_t*>(bytes.data())};
@@ -120,12 +133,13 @@ void Tap::set_peer(Dnstap__Message& message, const Event& event) {
 
 // A response carries its query's time too, so readers can show the latency.
 void Tap::set_times(Dnstap__Message& message, const Event& event) {
-  auto query_time = wall_time_of(event.query_time);
+  WallClock clock;
+  auto query_time = clock.of(event.query_time);
   message.has_query_time_sec = message.has_query_time_nsec = true;
   message.query_time_sec = query_time.sec;
   message.query_time_nsec = query_time.nsec;
   if (!event.response) return;
-  auto now = wall_time_of(Instant::now());
+  auto now = clock.now();
   message.has_response_time_sec = message.has_response_time_nsec = true;
   message.response_time_sec = now.sec;
   message.response_time_nsec = now.nsec;

@@ -40,14 +40,21 @@ class Prober::Target {
 
   void send() {
     sent_ns_ = uv_hrtime();
+    start(*exchange_, [this](ExchangeResult&& r) { on_result(std::move(r)); });
+  }
+
+  void start(Exchange& exchange, ExchangeDone done) {
     ExchangeRequest request{&server_, packet_, &parsed_, prober_.timeout_ms_};
-    if (auto refused = exchange_->start(request, [this](ExchangeResult&& r) { on_result(std::move(r)); }))
-      record(*refused);
+    if (auto refused = exchange.start(request, std::move(done))) record(*refused);
+  }
+
+  static std::optional<UpstreamError> verdict(const ExchangeResult& result) {
+    return result.ok() ? failure_in_answer(dns::rcode_of(result.answer())) : result.error();
   }
 
   void on_result(ExchangeResult&& result) {
     if (result.ok() && !over_tcp_ && dns::is_truncated(result.answer())) return send_over_tcp();
-    record(result.ok() ? failure_in_answer(dns::rcode_of(result.answer())) : result.error());
+    record(verdict(result));
   }
 
   // Truncated: the probe goes on over TCP, as a client's query would, so a
@@ -55,11 +62,7 @@ class Prober::Target {
   // (traffic would mark it down, probes up again, and so on).
   void send_over_tcp() {
     if (!tcp_exchange_) tcp_exchange_ = exchanges_.make(Transport::tcp);
-    ExchangeRequest request{&server_, packet_, &parsed_, prober_.timeout_ms_};
-    auto done = [this](ExchangeResult&& r) {
-      record(r.ok() ? failure_in_answer(dns::rcode_of(r.answer())) : r.error());
-    };
-    if (auto refused = tcp_exchange_->start(request, done)) record(*refused);
+    start(*tcp_exchange_, [this](ExchangeResult&& r) { record(verdict(r)); });
   }
 
   void record(std::optional<UpstreamError> error) {

@@ -199,4 +199,12 @@ std::vector<Prefix> default_acl_prefixes() {
   return out;
 }
 
+std::optional<sockaddr_un> unix_socket_address(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof address.sun_path) return std::nullopt;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  return address;
+}
+
 }  // namespace diresolver

@@ -7,6 +7,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <cstdint>
 #include <optional>
@@ -58,6 +59,9 @@ class Acl {
  private:
   std::vector<Prefix> allow_;
 };
+
+// The address of a Unix socket at `path`; none for "" or a path sun_path cannot hold.
+std::optional<sockaddr_un> unix_socket_address(const std::string& path);
 
 // Loopback, RFC 1918, IPv6 ULA and link-local: who may use a site resolver by default.
 std::vector<Prefix> default_acl_prefixes();

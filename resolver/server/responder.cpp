@@ -8,19 +8,18 @@ namespace diresolver {
 
 void ClientResponder::send(const Client& client, const dns::ParsedQuery& query, dns::Bytes answer) {
   count(client, answer);
-  if (client.tcp) {
-    tap_.client_response(client.address, Transport::tcp, answer, Instant{client.received_ns});
-    return client.tcp->send(answer);
-  }
+  auto tapped = [&](Transport transport, dns::Bytes sent) {
+    tap_.client_response(client.address, transport, sent, Instant{client.received_ns});
+    return sent;
+  };
+  if (client.tcp) return client.tcp->send(tapped(Transport::tcp, answer));
   if (!client.udp) return;
   if (answer.size() > query.max_udp_answer()) {
     counters_.truncated_to_client.inc();
     auto cut = dns::make_truncated(answer, query);
-    tap_.client_response(client.address, Transport::udp, cut, Instant{client.received_ns});
-    return client.udp->send(client.address, cut);
+    return client.udp->send(client.address, tapped(Transport::udp, cut));
   }
-  tap_.client_response(client.address, Transport::udp, answer, Instant{client.received_ns});
-  client.udp->send(client.address, answer);
+  client.udp->send(client.address, tapped(Transport::udp, answer));
 }
 
 void ClientResponder::count(const Client& client, dns::Bytes answer) {

@@ -857,17 +857,16 @@ def summarize(load, fault, result):
         phase = ("before" if sends[i] < fault.t_fault else
                  "during" if sends[i] < fault.t_repair else "after")
         latency = load.recv_t[i] - sends[i] if load.recv_t[i] else None
-        if load.is_warm(i) and phase == "during" and (latency is None or latency > ANSWER_DEADLINE):
+        answered = latency is not None and latency <= ANSWER_DEADLINE
+        rcode = load.rcode[i]
+        if load.is_warm(i) and phase == "during":
             result.warm_sent += 1
-        if latency is None or latency > ANSWER_DEADLINE:
+            result.warm_answered += answered and rcode == 0
+        if not answered:
             result.lost += 1
             phases[phase][0] += 1
             continue
         latencies.append(latency)
-        rcode = load.rcode[i]
-        if load.is_warm(i) and phase == "during":
-            result.warm_sent += 1
-            result.warm_answered += rcode == 0
         if rcode == 2:
             result.servfail += 1
             phases[phase][1] += 1
