@@ -64,9 +64,9 @@ uint32_t Transaction::hedge_delay_ms(const Upstream& server, Instant now) const 
   return clamp_ms(2 * server.srtt_us(now.ms()) / 1000 + 2, s.hedge_delay_min_ms, s.hedge_delay_max_ms);
 }
 
-void Transaction::arm_hedge(const Upstream& server, Instant now) {
+void Transaction::arm_hedge(const Upstream& server, Instant now, uint32_t extra_ms) {
   if (!anyone_left()) return;
-  context_.clock.hedges_after(server).start(hedge_timer_, hedge_delay_ms(server, now), on_hedge, this);
+  context_.clock.hedges_after(server).start(hedge_timer_, hedge_delay_ms(server, now) + extra_ms, on_hedge, this);
 }
 
 bool Transaction::anyone_left() const { return next_ < order_.size() || retried_ < retry_queue_.size(); }
@@ -179,12 +179,17 @@ void Transaction::tap_answer(const Attempt& attempt, std::span<const uint8_t> an
                                    answer, Instant{attempt.sent_ns});
 }
 
-// Too big for UDP: the same server over TCP, which is no failure of its own.
-// It has answered, so no hedge: the TCP attempt carries the UDP one's role on.
+// Too big for UDP: the same server over TCP, which is no failure of its own;
+// the TCP attempt carries the UDP one's role on. It gets a hedge of its own,
+// one round trip later for the handshake: a server whose TCP a firewall broke
+// must cost a client a hedge delay, not an attempt timeout.
 void Transaction::retry_over_tcp(const Attempt& attempt, Instant now) {
   context_.counters.tcp_retries.inc();
   hedge_timer_.stop();
-  if (phase_ == Phase::waiting && !launch(attempt.server, Transport::tcp, attempt.role, now)) move_on(now);
+  if (phase_ != Phase::waiting) return;
+  if (!launch(attempt.server, Transport::tcp, attempt.role, now)) return move_on(now);
+  const Upstream& server = set_->server(attempt.server);
+  arm_hedge(server, now, server.srtt_us(now.ms()) / 1000);
 }
 
 void Transaction::take_answer(const Attempt& attempt, std::span<uint8_t> answer, Instant now) {
@@ -235,10 +240,13 @@ void Transaction::count_failure(const Attempt& attempt, UpstreamError error) {
   last_error_ = error;
 }
 
-// Silence, a network error or garbage: the server's health hears of it.
+// Silence, a network error or garbage: the server's health hears of it, and
+// of silence its RTT too (it is at least as long as we waited).
 void Transaction::record_failure(const Attempt& attempt, UpstreamError error, Instant now) {
   count_failure(attempt, error);
-  set_->server(attempt.server).report_failure(ResultSource::traffic, error, now.ms());
+  Upstream& server = set_->server(attempt.server);
+  if (error == UpstreamError::timeout) server.note_timeout(static_cast<uint32_t>((now.ns - attempt.sent_ns) / 1000), now.ms());
+  server.report_failure(ResultSource::traffic, error, now.ms());
 }
 
 // After a failure: ask the next server now; with nobody left and nothing in flight, the end.

@@ -153,7 +153,7 @@ class Transaction {
   void move_on(Instant now);
   void end_if_quiet(Instant now);
   void end(ForwardStatus status, Instant now);
-  void arm_hedge(const Upstream& server, Instant now);
+  void arm_hedge(const Upstream& server, Instant now, uint32_t extra_ms = 0);
   static void on_hedge(void* self);
   static void on_deadline(void* self);
   uint32_t attempt_timeout_ms(size_t server_index, Instant now) const;

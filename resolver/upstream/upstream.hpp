@@ -52,6 +52,7 @@ class Upstream {
 
   HealthTransition report_success(ResultSource source, uint32_t rtt_us, int64_t now_ms);
   HealthTransition report_failure(ResultSource source, UpstreamError error, int64_t now_ms);
+  void note_timeout(uint32_t waited_us, int64_t now_ms) { rtt_.add_lower_bound(waited_us, now_ms); }
   HealthSnapshot snapshot() const;
   void set_health_settings(HealthSettings settings);  // a reload's new fall/rise
   std::string describe() const;                       // "IAD 127.0.0.11:53 of acme.amer.wxc-di.webex.com."

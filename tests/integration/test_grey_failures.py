@@ -45,9 +45,28 @@ class OneServerGreyTest(harness.IntegrationCase):
         return out
 
     def test_a_slow_server_is_hedged_around_then_demoted_by_rtt(self):
-        self.fakes[DI1].mode, self.fakes[DI1].delay = "delay", SLOW
-        with Daemon(harness.health_config(selection="lowest_rtt")):
+        self.check_slow_server_demoted("lowest_rtt")
+
+    def test_a_slow_server_is_demoted_by_rtt_in_sequential_order_too(self):
+        # Sequential keeps config order (DI1 first) unless a server is far slower than its
+        # partner. Health cannot help here (fall 100, no probe for a minute): DI1 answered
+        # fast, then slows down, and only its timeouts, as RTT samples, can demote it.
+        self.fakes[DI1].mode = "answer"
+        cfg = harness.health_config(selection="sequential", health={"interval_ms": 60_000, "fall": 100})
+        with Daemon(cfg):
+            fast = self.sequence("fast", 5)
+            self.fakes[DI1].mode, self.fakes[DI1].delay = "delay", SLOW
             results = self.sequence("slow", 40)
+        self.assertEqual({DI1_IP}, {harness.answer_ips(r)[0] for r, _ in fast})
+        self.check_demoted(results)
+
+    def check_slow_server_demoted(self, selection):
+        self.fakes[DI1].mode, self.fakes[DI1].delay = "delay", SLOW
+        with Daemon(harness.health_config(selection=selection)):
+            results = self.sequence("slow", 40)
+        self.check_demoted(results)
+
+    def check_demoted(self, results):
         for response, took in results:
             self.assertEqual(dns.rcode.NOERROR, response.rcode())
             self.assertLess(took, SLOW, "an answer waited for the slow server")
@@ -91,9 +110,11 @@ class OneServerGreyTest(harness.IntegrationCase):
             harness.wait_until(lambda: down_lines(daemon), timeout=3, what="DI1 marked down")
             time.sleep(1.0)                                   # five probe intervals
             ups = [line for line in daemon.stderr.splitlines() if "127.0.0.11:53 of" in line and " is up " in line]
-        for response, _ in results:
+        for response, took in results:
             self.assertEqual(dns.rcode.NOERROR, response.rcode())
             self.assertEqual([DI2_IP], harness.answer_ips(response))
+            # The TCP retry is hedged: nobody waits out its 200 ms attempt timeout.
+            self.assertLess(took, 0.2, "an answer waited for the broken TCP")
         self.assertEqual(0, daemon.stats["servfail"], daemon.stats)
         self.assertGreater(self.fakes[DI2].tcp_queries, 0)
         self.assertEqual([], ups, "probes called the TCP-broken server up again on its UDP answers")

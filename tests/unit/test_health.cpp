@@ -54,6 +54,22 @@ TEST_CASE("SRTT: first sample taken as is, then smoothed by 1/8, and decays when
   CHECK(rtt.srtt_us(200 + 100 * RttEstimator::decay_ms) == 0);
 }
 
+TEST_CASE("SRTT: a timeout raises it by 1/8 of the gap, never lowers it, and the next answer replaces it") {
+  RttEstimator rtt;
+  rtt.add_lower_bound(180'000, 0);
+  CHECK(rtt.srtt_us(0) == 20'000 + 160'000 / 8);
+  rtt.add_lower_bound(1'000, 0);  // waited less than the estimate: says nothing
+  CHECK(rtt.srtt_us(0) == 40'000);
+  rtt.add_sample(3'000, 10);
+  CHECK(rtt.srtt_us(10) == 3'000);
+  for (int i = 0; i < 16; ++i) rtt.add_lower_bound(200'000, 20);  // a server whose answers all come too late
+  CHECK(rtt.srtt_us(20) > 3'000 + 100'000);                       // falls behind a partner answering in 3 ms
+  rtt.add_sample(2'000, 30);                                       // back: its first answer counts whole
+  CHECK(rtt.srtt_us(30) == 2'000);
+  rtt.add_sample(10'000, 40);
+  CHECK(rtt.srtt_us(40) == 3'000);  // and then smoothed again
+}
+
 namespace {
 
 ZoneSpec pair() {

@@ -187,7 +187,7 @@ const std::vector<Row> rows = {
      {{50, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "50: answer #1", "200: #0 timeout", "200: done: answered",
       "200: ended"},
-     "sent 2/0, answers 1, hedges 1, won 1, failover 0, late 0, retries 0, tcp retries 0; A: timeout, srtt 20, health "
+     "sent 2/0, answers 1, hedges 1, won 1, failover 0, late 0, retries 0, tcp retries 0; A: timeout, srtt 42, health "
      "1; B: -, srtt 8, health 0"},
     {"a late answer after delivery is counted, not delivered",
      Timing::defaults,
@@ -200,7 +200,7 @@ const std::vector<Row> rows = {
      {{210, Act::answer, 1}},
      {"0: #0 A/udp 200ms", "200: #0 timeout", "200: #1 B/udp 200ms", "210: answer #1", "210: done: answered",
       "210: ended"},
-     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: timeout, srtt 20, health "
+     "sent 2/0, answers 1, hedges 0, won 0, failover 1, late 0, retries 0, tcp retries 0; A: timeout, srtt 42, health "
      "1; B: -, srtt 10, health 0"},
     {"TC=1 asks the same server again over TCP",
      Timing::defaults,
@@ -208,6 +208,13 @@ const std::vector<Row> rows = {
      {"0: #0 A/udp 200ms", "5: #1 A/tcp 200ms", "8: answer #1", "8: done: answered", "8: ended"},
      "sent 1/1, answers 1, hedges 0, won 0, failover 0, late 0, retries 0, tcp retries 1; A: -, srtt 3, health 0; B: "
      "-, srtt 20, health 0"},
+    {"TC=1 and the server's TCP is silent: a hedge one round trip later asks the other server",
+     Timing::defaults,
+     {{5, Act::truncated, 0}, {70, Act::truncated, 2}, {72, Act::answer, 3}},
+     {"0: #0 A/udp 200ms", "5: #1 A/tcp 200ms", "67: #2 B/udp 200ms", "70: #3 B/tcp 200ms", "72: answer #3",
+      "205: #1 timeout", "205: done: answered", "205: ended"},
+     "sent 2/2, answers 1, hedges 1, won 1, failover 0, late 0, retries 0, tcp retries 2; A: timeout, srtt 42, health "
+     "1; B: -, srtt 2, health 0"},
     {"SERVFAIL moves on at once; the other server's answer makes it a failure of the first",
      Timing::defaults,
      {{5, Act::servfail, 0}, {9, Act::answer, 1}},
@@ -237,8 +244,8 @@ const std::vector<Row> rows = {
      {},
      {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "200: #2 A/udp 400ms", "242: #1 timeout",
       "242: #3 B/udp 400ms", "600: #2 timeout", "642: #3 timeout", "642: done: failed, last timeout", "642: ended"},
-     "sent 4/0, answers 0, hedges 1, won 0, failover 0, late 0, retries 2, tcp retries 0; A: timeout timeout, srtt 20, "
-     "health 2; B: timeout timeout, srtt 20, health 2"},
+     "sent 4/0, answers 0, hedges 1, won 0, failover 0, late 0, retries 2, tcp retries 0; A: timeout timeout, srtt 87, "
+     "health 2; B: timeout timeout, srtt 87, health 2"},
     {"the deadline abandons what still runs",
      Timing::long_attempts,
      {},
@@ -285,14 +292,14 @@ const std::vector<Row> rows = {
      {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "200: #2 A/udp 400ms", "242: #1 timeout",
       "242: #3 B/udp 400ms", "250: answer #2", "642: #3 timeout", "642: done: answered", "642: ended"},
      "sent 4/0, answers 1, hedges 1, won 0, failover 0, late 0, retries 2, tcp retries 0; A: timeout, srtt 50, "
-     "health 0; B: timeout timeout, srtt 20, health 2"},
+     "health 0; B: timeout timeout, srtt 87, health 2"},
     {"a server its timeouts marked down is not asked again",
      Timing::defaults,
      {},
      {"0: #0 A/udp 200ms", "42: #1 B/udp 200ms", "200: #0 timeout", "242: #1 timeout",
       "242: done: failed, last timeout", "242: ended"},
-     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, retries 0, tcp retries 0; A: timeout, srtt 20, "
-     "health down; B: timeout, srtt 20, health down",
+     "sent 2/0, answers 0, hedges 1, won 0, failover 0, late 0, retries 0, tcp retries 0; A: timeout, srtt 42, "
+     "health down; B: timeout, srtt 42, health down",
      {},
      1},
     {"a reload during the query: the transaction keeps its set to the end",
