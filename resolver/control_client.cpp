@@ -40,7 +40,7 @@ std::string socket_path(const std::string& config_file) {
 }
 
 // The whole reply, or nullopt after printing why the daemon could not be asked.
-std::optional<std::string> ask_daemon(const std::string& path, const std::string& request) {
+std::optional<std::string> ask_daemon(const std::string& path, const std::string& request, time_t wait_s = 30) {
   auto fail = [&](const char* what) {
     std::cerr << "error: cannot reach diresolver at " << path << ": " << what << ": " << std::strerror(errno) << "\n";
     return std::nullopt;
@@ -52,7 +52,7 @@ std::optional<std::string> ask_daemon(const std::string& path, const std::string
   }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return fail("socket");
-  timeval wait{30, 0};  // a reload reads a file and builds a runtime: well under this
+  timeval wait{wait_s, 0};  // a reload reads a file and builds a runtime: well under 30 s
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
   std::string line = request + "\n", reply;
   bool sent = ::connect(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) == 0 &&
@@ -107,6 +107,19 @@ void print_status(const json& status) {
 }
 
 }  // namespace
+
+// keepalived runs this every second: a daemon that cannot say within two has no business holding the address.
+int address_command(const std::string& config_file) {
+  constexpr time_t hung_control_loop_s = 2;
+  auto reply = ask_daemon(socket_path(config_file), "address", hung_control_loop_s);
+  if (!reply || !reply->starts_with("ok\n")) {
+    if (reply) std::cerr << (reply->empty() ? "error: no answer from diresolver" : *reply) << "\n";
+    return 2;
+  }
+  auto line = reply->substr(3);
+  std::cout << line;
+  return line.starts_with("hold:") ? 0 : 1;
+}
 
 int control_command(const std::string& config_file, const std::string& request, bool json_output) {
   auto path = socket_path(config_file);

@@ -12,4 +12,9 @@ namespace diresolver {
 // not or could not be reached (printed either way).
 int control_command(const std::string& config_file, const std::string& request, bool json);
 
+// `diresolver status --for address`: prints the daemon's one-line verdict
+// (readiness/address_verdict.hpp); 0 hold the service address, 1 give it up,
+// 2 the daemon could not be asked (not running, or silent for 2 s).
+int address_command(const std::string& config_file);
+
 }  // namespace diresolver

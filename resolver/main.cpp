@@ -23,6 +23,9 @@ constexpr const char* usage =
     "                                         the configured zones to diresolver\n"
     "       diresolver status [-c FILE] [--json]\n"
     "                                         the running daemon: readiness, servers, cache, last reload\n"
+    "       diresolver status --for address [-c FILE]\n"
+    "                                         whether this node should hold the site's service address\n"
+    "                                         (keepalived, BIRD): exit 0 hold, 1 give up, 2 no daemon\n"
     "       diresolver flush [--name NAME | --zone ZONE] [-c FILE]\n"
     "                                         empty the running daemon's cache (or one name, one zone)\n"
     "       diresolver reload [-c FILE]       make the running daemon reread FILE; exit 1 with the\n"
@@ -71,7 +74,13 @@ std::optional<Options> parse_options(int argc, char** argv, int& status) {
 
 int run(const std::string& command, const Options& options) {
   if (options.json && command != "check" && command != "status") return usage_error("--json goes with check and status");
-  if (options.target && command != "snippet") return usage_error("--for goes with snippet only");
+  if (options.target && command != "snippet" && command != "status")
+    return usage_error("--for goes with snippet and status");
+  if (command == "status" && options.target) {
+    if (*options.target != "address") return usage_error("status --for: address is the one there is");
+    if (options.json) return usage_error("status --for address prints one line, no --json");
+    return diresolver::address_command(options.config);
+  }
   if ((options.name || options.zone) && command != "flush") return usage_error("--name and --zone go with flush");
   if (options.name && options.zone) return usage_error("flush: --name or --zone, not both");
   if (command == "status") return diresolver::control_command(options.config, "status", options.json);

@@ -7,6 +7,7 @@
 #include "admin/collector.hpp"
 #include "admin/status.hpp"
 #include "admin/status_page.hpp"
+#include "util/clock.hpp"
 #include "util/log.hpp"
 
 namespace diresolver {
@@ -26,6 +27,10 @@ HttpReply readyz_reply(const ReadinessView& view) {
   return {200, "text/plain; charset=utf-8", (view.degraded ? "degraded: " : "ready: ") + view.detail + "\n"};
 }
 
+HttpReply address_reply(const AddressVerdict& verdict) {
+  return {verdict.hold ? 200 : 503, "text/plain; charset=utf-8", verdict.line() + "\n"};
+}
+
 AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(listen) {
   auto collector = std::make_shared<MetricsCollector>(sources.runtime, sources.counters, sources.cache, sources.daemon,
                                                       sources.gate);
@@ -41,7 +46,12 @@ AdminServer::AdminServer(const SockAddr& listen, AdminSources sources) : http_(l
     return HttpReply{200, "text/html; charset=utf-8",
                      page->render(*sources.runtime(), sources.counters, status_sources(sources))};
   });
-  http_.add_page("/readyz", [&gate = sources.gate](const HttpRequest&) { return readyz_reply(gate.view()); });
+  http_.add_page("/readyz", [&gate = sources.gate, &loops = sources.loops](const HttpRequest& request) {
+    auto purpose = request.param("for");
+    if (!purpose) return readyz_reply(gate.view());
+    if (*purpose == "address") return address_reply(address_verdict(gate.view(), loops.hung(monotonic_ms())));
+    return HttpReply{400, "text/plain; charset=utf-8", "unknown ?for= (address is the one there is)\n"};
+  });
   http_.add_page("/healthz", [](const HttpRequest&) { return HttpReply{200, "text/plain; charset=utf-8", "ok\n"}; });
   log::info("admin HTTP on ", listen.to_string(), " (/ status page, /metrics, /status, /readyz, /healthz)");
 }

@@ -2,6 +2,9 @@
 //   GET  /metrics       Prometheus text (admin/collector.hpp)
 //   GET  /status        JSON of every zone's servers (admin/status.hpp)
 //   GET  /readyz        200 once forwarding is validated (degraded included), else 503
+//   GET  /readyz?for=address
+//                       200 while this node should hold the service address, else 503
+//                       (readiness/address_verdict.hpp)
 //   GET  /healthz       200 while the process serves HTTP at all
 //   GET  /              the status page (admin/status_page.hpp)
 // Nothing here changes the daemon: the listener may face the network for
@@ -16,7 +19,9 @@
 #include "admin/http_server.hpp"
 #include "cache/packet_cache.hpp"
 #include "metrics/sums.hpp"
+#include "readiness/address_verdict.hpp"
 #include "readiness/gate.hpp"
+#include "server/loop_watch.hpp"
 #include "server/runtime.hpp"
 
 namespace diresolver {
@@ -27,6 +32,7 @@ struct AdminSources {
   PacketCache* cache;  // null: caching is off
   const DaemonCounters& daemon;
   const ReadinessGate& gate;
+  const LoopWatch& loops;
 };
 
 class AdminServer {
@@ -40,5 +46,6 @@ class AdminServer {
 };
 
 HttpReply readyz_reply(const ReadinessView& view);
+HttpReply address_reply(const AddressVerdict& verdict);
 
 }  // namespace diresolver

@@ -97,6 +97,8 @@ struct ServerSettings {
   unsigned fd_reserve = 64;
   // Started as root (no systemd): switch to this user once every socket is bound.
   std::string user;
+  // Listen on addresses not (yet) on this host: keepalived's service address.
+  bool freebind = false;
 };
 
 struct UpstreamSettings {

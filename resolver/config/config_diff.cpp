@@ -49,6 +49,7 @@ std::vector<std::string> zones_to_flush(const Config& before, const Config& afte
 std::vector<std::string> restart_only_changes(const Config& before, const Config& after) {
   std::vector<std::string> out;
   if (!same_listen(before.server, after.server)) out.push_back("server.listen");
+  if (before.server.freebind != after.server.freebind) out.push_back("server.freebind");
   if (before.server.workers != after.server.workers) out.push_back("server.workers");
   if (before.server.tcp_idle_timeout_ms != after.server.tcp_idle_timeout_ms ||
       before.server.tcp_max_connections != after.server.tcp_max_connections ||

@@ -85,7 +85,7 @@ ServerSettings read_server_settings(const TomlTable& top) {
   std::vector<std::string> listen = {"127.0.0.1:53", "[::1]:53"};
   if (table) {
     table->check_keys({"listen", "workers", "tcp_idle_timeout_ms", "tcp_max_connections",
-                       "tcp_max_connections_per_client", "fd_reserve", "user"});
+                       "tcp_max_connections_per_client", "fd_reserve", "user", "freebind"});
     listen = table->string_array("listen").value_or(listen);
     if (listen.empty()) table->fail("listen", "name at least one address");
     out.workers = table->integer_or("workers", out.workers, 0, 256);
@@ -95,6 +95,7 @@ ServerSettings read_server_settings(const TomlTable& top) {
                                                            out.tcp_max_connections_per_client, 1, 65'535);
     out.fd_reserve = table->integer_or("fd_reserve", out.fd_reserve, 0, 65'535);
     out.user = table->string("user").value_or("");
+    out.freebind = table->boolean("freebind").value_or(out.freebind);
     if (!out.user.empty() && !getpwnam(out.user.c_str())) table->fail("user", "no such user \"" + out.user + "\"");
   }
   for (size_t i = 0; i < listen.size(); ++i)

@@ -16,8 +16,10 @@
 #include "daemon/privileges.hpp"
 #include "dns/name.hpp"
 #include "health/prober.hpp"
+#include "readiness/address_verdict.hpp"
 #include "readiness/gate.hpp"
 #include "readiness/notifier.hpp"
+#include "server/loop_watch.hpp"
 #include "server/worker.hpp"
 #include "transport/kit.hpp"
 #include "util/log.hpp"
@@ -37,8 +39,8 @@ unsigned worker_count(const ServerSettings& server) {
 WorkerSockets bind_sockets(const ServerSettings& server) {
   WorkerSockets sockets;
   for (const auto& address : server.listen) {
-    sockets.udp.push_back(open_udp_listener(address));
-    sockets.tcp.push_back(open_tcp_listener(address));
+    sockets.udp.push_back(open_udp_listener(address, server.freebind));
+    sockets.tcp.push_back(open_tcp_listener(address, server.freebind));
   }
   return sockets;
 }
@@ -73,6 +75,7 @@ class Daemon {
     gate_ = std::make_unique<ReadinessGate>(&control_, *control_transport_, [this] { return runtime(); });
     try {
       create_workers();
+      watch_loops();
       start_admin();
       give_up_root();
       start_control();  // after the uid change: the socket file is the service user's
@@ -83,7 +86,7 @@ class Daemon {
       return 1;
     }
     start_prober();
-    start_watchdog();
+    start_watchdog();  // after watch_loops(): it asks the loop watch
     gate_->start();  // with validation off the gate opens here, before "started"
     log::info("started ", workers_.size(), " worker(s)");
     uv_run(&control_, UV_RUN_DEFAULT);
@@ -128,8 +131,25 @@ class Daemon {
 
   void start_admin() {
     if (const auto& listen = runtime_->config.admin.listen)
-      admin_ = std::make_unique<AdminServer>(*listen, AdminSources{[this] { return runtime(); }, counter_sources(),
-                                                                   cache_.get(), daemon_counters_, *gate_});
+      admin_ = std::make_unique<AdminServer>(
+          *listen, AdminSources{[this] { return runtime(); }, counter_sources(), cache_.get(), daemon_counters_, *gate_,
+                                *loop_watch_});
+  }
+
+  void watch_loops() {
+    std::vector<LoopWatch::Heartbeat> heartbeats;
+    for (const auto& worker : workers_) heartbeats.emplace_back([w = worker.get()] { return w->heartbeat(); });
+    loop_watch_ = std::make_unique<LoopWatch>(std::move(heartbeats), monotonic_ms());
+    uv_timer_init(&control_, loop_watch_timer_.get());
+    loop_watch_timer_.adopt(this);
+    uv_timer_start(loop_watch_timer_.get(), on_loop_watch, 100, 100);
+  }
+
+  static void on_loop_watch(uv_timer_t* timer) noexcept {
+    uv::at_boundary("Daemon::on_loop_watch", [&] {
+      auto* self = uv::Handle<uv_timer_t>::owner_of<Daemon>(timer);
+      if (self) self->loop_watch_->observe(monotonic_ms());
+    });
   }
 
   void start_control() {
@@ -149,6 +169,7 @@ class Daemon {
     std::string command, kind, value;
     words >> command >> kind >> value;
     if (command == "status") return "ok\n" + status_json(*runtime(), counter_sources(), status_sources());
+    if (command == "address") return "ok\n" + address_verdict(gate_->view(), loop_watch_->hung(monotonic_ms())).line() + "\n";
     if (command == "reload") {
       auto error = reload();
       return error ? "error: " + *error + "\n" : "ok\nreloaded " + runtime_->config.file + "\n";
@@ -160,7 +181,7 @@ class Daemon {
                                    : "error: " + outcome.error + "\n";
     }
     if (command == "flush" && !cache_) return "error: the cache is off ([cache] enabled = false)\n";
-    return "error: unknown request \"" + request + "\" (status, flush [name NAME | zone ZONE], reload)\n";
+    return "error: unknown request \"" + request + "\" (status, address, flush [name NAME | zone ZONE], reload)\n";
   }
 
   StatusSources status_sources() const {
@@ -216,8 +237,8 @@ class Daemon {
     log::info("reloaded ", next->config.file);
   }
 
-  // WATCHDOG=1 at half systemd's interval, but only while every worker's loop
-  // still turns (their heartbeats advance): a hung worker gets the process restarted.
+  // WATCHDOG=1 at half systemd's interval, but only while every event loop
+  // still turns (server/loop_watch.hpp): a hung worker gets the process restarted.
   void start_watchdog() {
     auto usec = watchdog_interval_usec();
     if (!usec) return;
@@ -236,14 +257,7 @@ class Daemon {
   }
 
   void pet_watchdog() {
-    heartbeats_.resize(workers_.size(), UINT64_MAX);
-    bool alive = true;
-    for (size_t i = 0; i < workers_.size(); ++i) {
-      auto beat = workers_[i]->heartbeat();
-      alive = alive && beat != heartbeats_[i];
-      heartbeats_[i] = beat;
-    }
-    if (alive) notify_watchdog();
+    if (!loop_watch_->hung(monotonic_ms())) notify_watchdog();
   }
 
   void watch_signals() {
@@ -277,6 +291,7 @@ class Daemon {
     if (admin_) admin_->close();
     if (gate_) gate_->stop();
     watchdog_.close();
+    loop_watch_timer_.close();
     if (prober_) prober_->stop();
     for (auto& worker : workers_) worker->stop();
     for (auto& worker : workers_) worker->join();
@@ -310,8 +325,9 @@ class Daemon {
   std::unique_ptr<Prober> prober_;
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<ControlSocket> control_socket_;
+  std::unique_ptr<LoopWatch> loop_watch_;  // reads the workers' heartbeats
+  uv::Handle<uv_timer_t> loop_watch_timer_;
   uv::Handle<uv_timer_t> watchdog_;
-  std::vector<uint64_t> heartbeats_;
   uv::Handle<uv_signal_t> term_;
   uv::Handle<uv_signal_t> interrupt_;
   uv::Handle<uv_signal_t> hangup_;

@@ -31,7 +31,14 @@ constexpr int tcp_backlog = 1024;
                            std::strerror(errno));
 }
 
-SocketFd bound_socket(const SockAddr& address, int type, const char* transport) {
+void allow_foreign_address(int fd, const SockAddr& address, const char* transport) {
+  int on = 1;
+  bool v4 = address.family() == AF_INET;
+  if (setsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, &on, sizeof on) != 0)
+    fail(address, transport, "setsockopt IP_FREEBIND");
+}
+
+SocketFd bound_socket(const SockAddr& address, bool freebind, int type, const char* transport) {
   SocketFd fd(::socket(address.family(), type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0) fail(address, transport, "socket");
   int on = 1;
@@ -41,6 +48,7 @@ SocketFd bound_socket(const SockAddr& address, int type, const char* transport) 
   // An IPv6 listener serves IPv6 only; IPv4 is configured as its own address.
   if (address.family() == AF_INET6 && setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
     fail(address, transport, "setsockopt");
+  if (freebind) allow_foreign_address(fd.get(), address, transport);
   if (::bind(fd.get(), address.get(), address.length()) != 0) fail(address, transport, "bind");
   return fd;
 }
@@ -57,14 +65,14 @@ void ignore_path_mtu(int fd, const SockAddr& address) {
 
 }  // namespace
 
-SocketFd open_udp_listener(const SockAddr& address) {
-  auto fd = bound_socket(address, SOCK_DGRAM, "udp");
+SocketFd open_udp_listener(const SockAddr& address, bool freebind) {
+  auto fd = bound_socket(address, freebind, SOCK_DGRAM, "udp");
   ignore_path_mtu(fd.get(), address);
   return fd;
 }
 
-SocketFd open_tcp_listener(const SockAddr& address) {
-  auto fd = bound_socket(address, SOCK_STREAM, "tcp");
+SocketFd open_tcp_listener(const SockAddr& address, bool freebind) {
+  auto fd = bound_socket(address, freebind, SOCK_STREAM, "tcp");
   if (::listen(fd.get(), tcp_backlog) != 0) fail(address, "tcp", "listen");
   return fd;
 }

@@ -31,7 +31,9 @@ class SocketFd {
 };
 
 // Both throw std::runtime_error("cannot listen on ADDR/udp: REASON").
-SocketFd open_udp_listener(const SockAddr& address);
-SocketFd open_tcp_listener(const SockAddr& address);
+// `freebind`: bind an address this host does not hold (yet): a VRRP backup
+// listens on the service address before keepalived moves it here.
+SocketFd open_udp_listener(const SockAddr& address, bool freebind);
+SocketFd open_tcp_listener(const SockAddr& address, bool freebind);
 
 }  // namespace diresolver

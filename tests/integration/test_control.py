@@ -6,16 +6,20 @@ Owns: the control socket ([control] socket, a Unix socket the daemon makes, mode
 reload), `flush` (everything, --name, --zone; the count), `reload` (synchronous: exit 0
 with the file reloaded, exit 1 with the reason when the daemon refuses the file, which
 keeps running its config); a daemon that cannot be reached is an error that names the
-socket; the unit's ExecReload is `diresolver reload`.
+socket; the unit's ExecReload is `diresolver reload`. `status --for address` and
+`/readyz?for=address`: whether this node should hold the site's service address (exit 0
+and 200 hold, 1 and 503 give up: not ready; held while only the DI side is down; exit 2
+with no daemon); `[server] freebind`: listening on an address before the host holds it.
 """
 
 import json
 import os
 import stat
+import subprocess
 import tempfile
 
 import harness
-from harness import DI1, DI_ZONE, Daemon, query
+from harness import DI1, DI2, DI_ZONE, Daemon, query
 
 
 def cli(daemon, *args):
@@ -105,6 +109,68 @@ class ControlTest(harness.IntegrationCase):
         with open(unit) as handle:
             reloads = [line.strip() for line in handle if line.startswith("ExecReload=")]
         self.assertEqual(["ExecReload=/usr/sbin/diresolver reload -c /etc/diresolver/diresolver.toml"], reloads)
+
+
+
+class ServiceAddressTest(harness.IntegrationCase):
+    def verdict(self, daemon):
+        """(exit status, output) of the CLI and (status, body) of the HTTP page."""
+        proc = cli(daemon, "status", "--for", "address")
+        status, body = harness.admin_request("/readyz?for=address")
+        self.assertEqual(proc.stdout, body, "the CLI and the page disagree")
+        return proc.returncode, status, proc.stdout
+
+    def set_di(self, **modes):
+        for fake in (DI1, DI2):
+            for key, value in modes.items():
+                setattr(self.fakes[fake], key, value)
+
+    def test_not_ready_gives_it_up_ready_holds_it_a_di_outage_keeps_it_no_daemon_exit_2(self):
+        self.set_di(apex_mode="drop")  # validation cannot pass
+        cfg = harness.health_config()
+        cfg["readiness"] = {"enabled": True, "timeout_ms": 1000, "retry_ms": 300, "interval_ms": 60000}
+        with Daemon(cfg) as daemon:
+            code, status, line = self.verdict(daemon)
+            self.assertEqual((1, 503), (code, status), line)
+            self.assertTrue(line.startswith("give up: not ready: "), line)
+
+            self.set_di(apex_mode=None)
+            harness.wait_until(lambda: self.verdict(daemon)[0] == 0, timeout=10, what="validated")
+            code, status, line = self.verdict(daemon)
+            self.assertEqual(200, status)
+            self.assertTrue(line.startswith("hold: ready: "), line)
+
+            # The whole DI side down: degraded, and the address stays (every node sees the same).
+            self.set_di(mode="drop", apex_mode="drop", probe_mode="drop")
+            harness.wait_until(lambda: harness.admin_request("/readyz")[1].startswith("degraded"),
+                               timeout=5, what="degraded")
+            code, status, line = self.verdict(daemon)
+            self.assertEqual((0, 200), (code, status), line)
+            self.assertTrue(line.startswith("hold: degraded (the DI side, not this node): "), line)
+            self.assertEqual(400, harness.admin_request("/readyz?for=nothing")[0])
+            daemon.stop()
+            gone = cli(daemon, "status", "--for", "address")
+        self.assertEqual(2, gone.returncode)
+        self.assertIn("cannot reach diresolver", gone.stderr)
+
+    def test_freebind_listens_on_an_address_before_the_host_holds_it(self):
+        service = "198.18.0.53"  # RFC 2544's range, on this test's private loopback only
+        harness.assert_isolated()  # the address goes on this private namespace's loopback
+        cfg = harness.health_config()
+        cfg["server"]["listen"].append(f"{service}:53")
+        with self.assertRaisesRegex(AssertionError, f"cannot listen on {service}:53/udp: bind: "
+                                                    "Cannot assign requested address"):
+            with Daemon(cfg):
+                pass
+        cfg["server"]["freebind"] = True
+        with Daemon(cfg):
+            subprocess.run(["ip", "addr", "add", f"{service}/32", "dev", "lo"], check=True)
+            try:
+                # From 127.0.0.1, which the default ACL allows (198.18.0.0/15 it does not).
+                response = query(f"vip.{DI_ZONE}", address=service, source="127.0.0.1")
+            finally:
+                subprocess.run(["ip", "addr", "del", f"{service}/32", "dev", "lo"], check=True)
+        self.assertEqual(["192.0.2.11"], harness.answer_ips(response))
 
 
 if __name__ == "__main__":
