@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "control_client.hpp"
+#include "setup_command.hpp"
 
 namespace {
 
@@ -30,6 +31,10 @@ constexpr const char* usage =
     "                                         empty the running daemon's cache (or one name, one zone)\n"
     "       diresolver reload [-c FILE]       make the running daemon reread FILE; exit 1 with the\n"
     "                                         reason if it refuses it\n"
+    "       diresolver setup [--answers FILE] [--root DIR] [--no-check] [--zone-map FILE]\n"
+    "                                         the appliance's first-boot setup: ask on the console (or\n"
+    "                                         read FILE), write the config and network files, test\n"
+    "                                         them and enable the service\n"
     "       diresolver --version\n"
     "FILE defaults to /etc/diresolver/diresolver.toml; status, flush and reload reach\n"
     "the daemon through the control socket it names ([control] socket).\n";
@@ -46,21 +51,35 @@ struct Options {
   bool json = false;
   std::optional<std::string> target;
   std::optional<std::string> name, zone;  // flush
+  std::optional<std::string> answers, root, zone_map;  // setup
+  bool no_check = false;                     // setup
 };
+
+// Where an option that takes a value (other than -c) keeps it; null for the rest.
+std::optional<std::string>* setting_of(Options& options, const std::string& arg) {
+  if (arg == "--for") return &options.target;
+  if (arg == "--name") return &options.name;
+  if (arg == "--zone") return &options.zone;
+  if (arg == "--answers") return &options.answers;
+  if (arg == "--root") return &options.root;
+  if (arg == "--zone-map") return &options.zone_map;
+  return nullptr;
+}
 
 // nullopt after printing a usage error (its status in `status`).
 std::optional<Options> parse_options(int argc, char** argv, int& status) {
   Options options;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
-    bool takes_value = arg == "-c" || arg == "--config" || arg == "--for" || arg == "--name" || arg == "--zone";
+    bool takes_value = arg == "-c" || arg == "--config" || setting_of(options, arg);
     if (takes_value && i + 1 >= argc) return status = usage_error(arg + " needs a value"), std::nullopt;
     if (arg == "--json") {
       options.json = true;
-    } else if (arg == "--for" || arg == "--name" || arg == "--zone") {
-      auto& value = arg == "--for" ? options.target : arg == "--name" ? options.name : options.zone;
-      if (value) return status = usage_error(arg + " given twice"), std::nullopt;
-      value = argv[++i];
+    } else if (arg == "--no-check") {
+      options.no_check = true;
+    } else if (auto* value = setting_of(options, arg)) {
+      if (*value) return status = usage_error(arg + " given twice"), std::nullopt;
+      *value = argv[++i];
     } else if (takes_value) {
       if (options.config_given) return status = usage_error(arg + " given twice"), std::nullopt;
       options.config = argv[++i];
@@ -88,6 +107,12 @@ int run(const std::string& command, const Options& options) {
   if (command == "flush") {
     std::string request = options.name ? "flush name " + *options.name : options.zone ? "flush zone " + *options.zone : "flush";
     return diresolver::control_command(options.config, request, false);
+  }
+  if ((options.answers || options.root || options.zone_map || options.no_check) && command != "setup")
+    return usage_error("--answers, --root, --zone-map and --no-check go with setup");
+  if (command == "setup") {
+    if (options.config_given) return usage_error("setup writes /etc/diresolver/diresolver.toml (under --root): no -c");
+    return diresolver::setup_command({options.answers, options.root.value_or("/"), !options.no_check, options.zone_map});
   }
   if (command == "run") return diresolver::run_command(options.config);
   if (command == "config-test") return diresolver::config_test_command(options.config);

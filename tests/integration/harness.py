@@ -253,9 +253,10 @@ def _die_with_parent():
     libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
 
 
-def run_cli(args, timeout=10):
-    """Run `diresolver ARGS` to completion; returns CompletedProcess (text)."""
-    return subprocess.run([daemon_binary(), *args], capture_output=True, text=True,
+def run_cli(args, timeout=10, input=None):
+    """Run `diresolver ARGS` to completion (input: its stdin); returns CompletedProcess (text)."""
+    return subprocess.run([daemon_binary(), *args], capture_output=True, text=True, input=input,
+                          stdin=None if input is not None else subprocess.DEVNULL,
                           timeout=timeout, preexec_fn=_die_with_parent)
 
 
