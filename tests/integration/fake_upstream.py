@@ -32,6 +32,10 @@ that carried a client query, not only health probes), tcp_peer_closes (closed by
 client; tcp_client_peer_closes of those that carried a client query) and
 max_tcp_pipelined (most queries outstanding on one connection) are counted.
 
+It binds 127.0.0.0/8 only, unless the test opts in with `benchmarking_net=True`: then
+198.18.0.0/15 (RFC 2544's benchmarking range) is allowed too, for tests that build their
+own network namespaces and links (test_ha.py's fake DI pair on the test LAN).
+
 Run as a script (inside netns-run) it serves 127.0.0.11:53 until interrupted.
 """
 
@@ -69,9 +73,17 @@ DI_PARENT = dns.name.from_text("wxc-di.webex.com.")
 Query = namedtuple("Query", "qname qtype transport source_port id message")
 
 
-def _require_loopback(address):
-    if ipaddress.ip_address(address) not in ipaddress.ip_network("127.0.0.0/8"):
-        raise ValueError(f"fake upstream must bind 127.0.0.0/8, got {address}")
+LOOPBACK_NET = ipaddress.ip_network("127.0.0.0/8")
+# RFC 2544's benchmarking range: never routed on the Internet. Opt-in only (benchmarking_net).
+BENCHMARKING_NET = ipaddress.ip_network("198.18.0.0/15")
+
+
+def _require_loopback(address, benchmarking_net=False):
+    ip = ipaddress.ip_address(address)
+    if ip in LOOPBACK_NET or (benchmarking_net and ip in BENCHMARKING_NET):
+        return
+    allowed = "127.0.0.0/8" + (" or 198.18.0.0/15" if benchmarking_net else "")
+    raise ValueError(f"fake upstream must bind {allowed}, got {address}")
 
 
 def _garbage(query_id):
@@ -84,9 +96,11 @@ class FakeUpstream:
     """A fake DNS server on address:port (UDP and TCP), see the module docstring."""
 
     def __init__(self, address, port=53, answer_ip="192.0.2.1",
-                 spoof_address="127.0.0.99"):
-        _require_loopback(address)
-        _require_loopback(spoof_address)
+                 spoof_address="127.0.0.99", benchmarking_net=False):
+        # benchmarking_net: also allow 198.18.0.0/15 (address and spoof_address), for a
+        # test inside its own namespaces and links; the default is loopback only.
+        _require_loopback(address, benchmarking_net)
+        _require_loopback(spoof_address, benchmarking_net)
         self.address = address
         self.port = port
         self.answer_ip = answer_ip
