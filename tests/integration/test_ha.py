@@ -3,12 +3,13 @@
 anycast (BIRD, BGP with BFD), with the shipped examples of packaging/ha/.
 
 Everything runs in namespaces ha_topology.py makes inside a private `unshare -m -n`
-(this file re-executes itself there): a LAN namespace with a bridge, the clients and
-the router, one namespace per node, one for the fake DI pair, nothing else; every
-address in 198.18.0.0/15 or loopback. Each scenario starts its own processes, sends
-distinct DI names at the service address at a steady rate (each answer names the node
-that forwarded it), injects its fault, and checks where the address went (from
-`ip monitor`, timestamped) and how many queries were lost.
+(this file re-executes itself there; ha_nodes.py runs the nodes and the router in
+them, ha_traffic.py the fake DI pair and the clients): a LAN namespace with a bridge,
+the clients and the router, one namespace per node, one for the fake DI pair, nothing
+else; every address in 198.18.0.0/15 or loopback. Each scenario starts its own
+processes, sends distinct DI names at the service address at a steady rate (each
+answer names the node that forwarded it), injects its fault, and checks where the
+address went (from `ip monitor`, timestamped) and how many queries were lost.
 
 VRRP: (a) the active node's diresolver is killed, (b) its keepalived stops, (c) both
 DI servers are blackholed for every node (the address stays), (d) a node whose DI
@@ -32,7 +33,9 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import ha_nodes as hn  # noqa: E402
 import ha_topology as ht  # noqa: E402
+import ha_traffic as hx  # noqa: E402
 
 TIME_BOUND = 240          # seconds for the whole file, inside timeout(1)
 RATE = 200                # queries/s
@@ -103,7 +106,7 @@ class HATest(unittest.TestCase):
     # ---- setting up ------------------------------------------------------------------
 
     def start_nodes(self, mode, indexes):
-        nodes = {i: ht.Node(self.topo, i, mode, self.tag, binary()) for i in indexes}
+        nodes = {i: hn.Node(self.topo, i, mode, self.tag, binary()) for i in indexes}
         self.nodes.update(nodes)
         for node in nodes.values():
             node.start_diresolver()
@@ -111,16 +114,16 @@ class HATest(unittest.TestCase):
 
     def vrrp(self):
         """Nodes 1 and 2 with keepalived: (active, standby) once settled."""
-        self.nodes, self.watch, active, standby = ht.start_vrrp(self.topo, binary(), self.tag, settle=SETTLE)
+        self.nodes, self.watch, active, standby = hn.start_vrrp(self.topo, binary(), self.tag, settle=SETTLE)
         return active, standby
 
     def anycast(self):
         """The router, nodes 1 and 2 with BIRD: (active, standby) once settled."""
-        self.nodes, self.watch, active, standby = ht.start_anycast(self.topo, binary(), self.tag, settle=SETTLE)
+        self.nodes, self.watch, active, standby = hn.start_anycast(self.topo, binary(), self.tag, settle=SETTLE)
         return active, standby
 
     def load(self, target, duration):
-        return ht.Load(self.topo, target, RATE, duration, CLIENT_TIMEOUT, self.tag).start()
+        return hx.Load(self.topo, target, RATE, duration, CLIENT_TIMEOUT, self.tag).start()
 
     def at(self, load, t):
         """Sleep until t seconds after the clients started."""
@@ -165,7 +168,7 @@ class HATest(unittest.TestCase):
         result = load.wait()
         self.check_failover(result, fault_t, active, standby, MOVE_BOUND,
                             "VRRP, active diresolver killed (SIGKILL)")
-        self.assertEqual(ht.vrrp_holders([1, 2]), [standby])
+        self.assertEqual(hn.vrrp_holders([1, 2]), [standby])
 
     def test_b_vrrp_keepalived_stopped(self):
         active, standby = self.vrrp()
@@ -202,7 +205,7 @@ class HATest(unittest.TestCase):
             self.assertEqual(status, 0, f"n{i} during the outage: {text}")
             self.assertIn("degraded", text, f"n{i} during the outage")
         self.assertEqual([e for e in events if e[0] >= fault_t], [], "the address moved")
-        self.assertEqual(ht.vrrp_holders([1, 2]), [active])
+        self.assertEqual(hn.vrrp_holders([1, 2]), [active])
         self.assertEqual(result.lost(), [], "every query answered (SERVFAIL while the DI side is down)")
         self.assertEqual(set(answers), {2}, "SERVFAIL while both DI servers are blackholed")
         self.assertEqual(set(result.by_node(None, fault_t)), {active})
@@ -232,7 +235,7 @@ class HATest(unittest.TestCase):
         moved = self.watch.first_change_after(first_t, to_node=standby)
         self.nodes[standby].diresolver.kill()
         self.at(load, 5.0)
-        holders = ht.vrrp_holders([1, 2, 3])
+        holders = hn.vrrp_holders([1, 2, 3])
         result = load.wait()
         events = self.watch.snapshot()
         line = (f"VRRP, never-validated n3 joins; n{active} then n{standby} lose diresolver: address on "
@@ -258,7 +261,7 @@ class HATest(unittest.TestCase):
         result = load.wait()
         self.check_failover(result, fault_t, active, standby, MOVE_BOUND,
                             "anycast, active diresolver killed (SIGKILL)")
-        self.assertEqual(ht.anycast_route(), standby)
+        self.assertEqual(hn.anycast_route(), standby)
 
     def test_f_anycast_node_off_the_lan(self):
         active, standby = self.anycast()
@@ -269,7 +272,7 @@ class HATest(unittest.TestCase):
         result = load.wait()
         self.check_failover(result, fault_t, active, standby, BFD_MOVE_BOUND,
                             "anycast, active node off the LAN (BFD)")
-        self.assertEqual(ht.anycast_route(), standby)
+        self.assertEqual(hn.anycast_route(), standby)
 
 
 def main():
