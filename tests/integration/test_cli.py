@@ -139,7 +139,11 @@ class CommandLine(unittest.TestCase):
             second = harness.run_cli(["snippet", "--for", "bind", "--config", path])
             self.assertEqual((0, first.stdout), (second.returncode, second.stdout), second.stderr)
             for args, why in ((["run", "--bogus"], 'unknown option "--bogus"'),
-                              (["check", "--for", "bind", "-c", path], "--for goes with snippet only"),
+                              (["check", "--for", "bind", "-c", path], "--for goes with snippet and status"),
+                              (["status", "--for", "bind", "-c", path], "status --for: address is the one there is"),
+                              (["status", "--for", "address", "--json", "-c", path], "no --json"),
+                              (["run", "--answers", path], "--answers, --root, --zone-map and --no-check go with setup"),
+                              (["setup", "-c", path], "setup writes /etc/diresolver/diresolver.toml"),
                               (["config-test", "--json", "-c", path], "--json goes with check and status"),
                               (["flush", "--name", "a", "--zone", "b", "-c", path], "--name or --zone, not both"),
                               (["status", "--name", "a", "-c", path], "--name and --zone go with flush"),
