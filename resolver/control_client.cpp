@@ -54,6 +54,7 @@ std::optional<std::string> ask_daemon(const std::string& path, const std::string
   if (fd < 0) return fail("socket");
   timeval wait{wait_s, 0};  // a reload reads a file and builds a runtime: well under 30 s
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof wait);  // bounds connect() on a full backlog too
   std::string line = request + "\n", reply;
   bool sent = ::connect(fd, reinterpret_cast<const sockaddr*>(&*address), sizeof *address) == 0 &&
               ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
@@ -113,7 +114,7 @@ int address_command(const std::string& config_file) {
   constexpr time_t hung_control_loop_s = 2;
   auto reply = ask_daemon(socket_path(config_file), "address", hung_control_loop_s);
   if (!reply || !reply->starts_with("ok\n")) {
-    if (reply) std::cerr << (reply->empty() ? "error: no answer from diresolver" : *reply) << "\n";
+    if (reply) std::cerr << (reply->empty() ? "error: no answer from diresolver\n" : *reply);
     return 2;
   }
   auto line = reply->substr(3);

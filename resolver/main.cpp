@@ -1,6 +1,7 @@
 // diresolver: a conditional-forwarding DNS resolver for Webex Calling
 // Dedicated Instance. This file only reads the command line.
 #include <cstring>
+#include <initializer_list>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -44,15 +45,16 @@ int usage_error(const std::string& why) {
   return 2;
 }
 
-// What follows the command: -c/--config FILE, --json, --for TARGET, in any order.
+// What follows the command, in any order: -c/--config FILE, --json, --for TARGET,
+// --name/--zone (flush), --answers/--root/--zone-map/--no-check (setup).
 struct Options {
   std::string config = default_config;
   bool config_given = false;
   bool json = false;
   std::optional<std::string> target;
-  std::optional<std::string> name, zone;  // flush
+  std::optional<std::string> name, zone;              // flush
   std::optional<std::string> answers, root, zone_map;  // setup
-  bool no_check = false;                     // setup
+  bool no_check = false;                               // setup
 };
 
 // Where an option that takes a value (other than -c) keeps it; null for the rest.
@@ -91,29 +93,43 @@ std::optional<Options> parse_options(int argc, char** argv, int& status) {
   return options;
 }
 
-int run(const std::string& command, const Options& options) {
-  if (options.json && command != "check" && command != "status") return usage_error("--json goes with check and status");
-  if (options.target && command != "snippet" && command != "status")
-    return usage_error("--for goes with snippet and status");
-  if (command == "status" && options.target) {
-    if (*options.target != "address") return usage_error("status --for: address is the one there is");
-    if (options.json) return usage_error("status --for address prints one line, no --json");
-    return diresolver::address_command(options.config);
-  }
-  if ((options.name || options.zone) && command != "flush") return usage_error("--name and --zone go with flush");
-  if (options.name && options.zone) return usage_error("flush: --name or --zone, not both");
-  if (command == "status") return diresolver::control_command(options.config, "status", options.json);
-  if (command == "reload") return diresolver::control_command(options.config, "reload", false);
-  if (command == "flush") {
-    std::string request = options.name ? "flush name " + *options.name : options.zone ? "flush zone " + *options.zone : "flush";
-    return diresolver::control_command(options.config, request, false);
-  }
-  if ((options.answers || options.root || options.zone_map || options.no_check) && command != "setup")
+// The first option given to a command that does not take it, as a usage error.
+std::optional<int> misplaced_option(const std::string& command, const Options& options) {
+  auto is = [&](std::initializer_list<const char*> commands) {
+    for (const char* c : commands)
+      if (command == c) return true;
+    return false;
+  };
+  if (options.json && !is({"check", "status"})) return usage_error("--json goes with check and status");
+  if (options.target && !is({"snippet", "status"})) return usage_error("--for goes with snippet and status");
+  if ((options.name || options.zone) && !is({"flush"})) return usage_error("--name and --zone go with flush");
+  if ((options.answers || options.root || options.zone_map || options.no_check) && !is({"setup"}))
     return usage_error("--answers, --root, --zone-map and --no-check go with setup");
-  if (command == "setup") {
-    if (options.config_given) return usage_error("setup writes /etc/diresolver/diresolver.toml (under --root): no -c");
+  if (options.config_given && is({"setup"}))
+    return usage_error("setup writes /etc/diresolver/diresolver.toml (under --root): no -c");
+  return std::nullopt;
+}
+
+int status(const Options& options) {
+  if (!options.target) return diresolver::control_command(options.config, "status", options.json);
+  if (*options.target != "address") return usage_error("status --for: address is the one there is");
+  if (options.json) return usage_error("status --for address prints one line, no --json");
+  return diresolver::address_command(options.config);
+}
+
+int flush(const Options& options) {
+  if (options.name && options.zone) return usage_error("flush: --name or --zone, not both");
+  std::string request = options.name ? "flush name " + *options.name : options.zone ? "flush zone " + *options.zone : "flush";
+  return diresolver::control_command(options.config, request, false);
+}
+
+int run(const std::string& command, const Options& options) {
+  if (auto error = misplaced_option(command, options)) return *error;
+  if (command == "status") return status(options);
+  if (command == "reload") return diresolver::control_command(options.config, "reload", false);
+  if (command == "flush") return flush(options);
+  if (command == "setup")
     return diresolver::setup_command({options.answers, options.root.value_or("/"), !options.no_check, options.zone_map});
-  }
   if (command == "run") return diresolver::run_command(options.config);
   if (command == "config-test") return diresolver::config_test_command(options.config);
   if (command == "check") return diresolver::check_command(options.config, options.json);

@@ -242,5 +242,7 @@ struct Config {
 
 // Loads and validates FILE; throws ConfigError.
 Config load_config(const std::string& file);
+// The same for `text` that is to become FILE (`diresolver setup` checks before it writes).
+Config load_config_text(const std::string& text, const std::string& file);
 
 }  // namespace diresolver

@@ -156,10 +156,7 @@ void check_validation_names(const TomlTable& top, const Config& config) {
   }
 }
 
-}  // namespace
-
-Config load_config(const std::string& file) {
-  auto root = TomlTable::parse_file(file);
+Config config_from(const toml::value& root, const std::string& file) {
   TomlTable top(root, file, "");
   top.check_keys({"customer", "regions", "zone_map", "server", "acl", "upstream", "ratelimit", "health", "cache", "readiness",
                   "log", "dnstap", "control", "admin", "region", "forward", "default"});
@@ -184,6 +181,14 @@ Config load_config(const std::string& file) {
   read_routes(top, config, map);
   for (auto& zone : config.zones) zone.probe_type = config.health.probe_type;
   return config;
+}
+
+}  // namespace
+
+Config load_config(const std::string& file) { return config_from(TomlTable::parse_file(file), file); }
+
+Config load_config_text(const std::string& text, const std::string& file) {
+  return config_from(TomlTable::parse_text(text, file), file);
 }
 
 }  // namespace diresolver

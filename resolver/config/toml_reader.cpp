@@ -82,8 +82,10 @@ std::string read_utf8(const std::string& file) {
 TomlTable::TomlTable(const toml::value& table, std::string file, std::string path)
     : table_(&table), file_(std::move(file)), path_(std::move(path)) {}
 
-toml::value TomlTable::parse_file(const std::string& file) {
-  std::istringstream text(read_utf8(file));
+toml::value TomlTable::parse_file(const std::string& file) { return parse_text(read_utf8(file), file); }
+
+toml::value TomlTable::parse_text(const std::string& content, const std::string& file) {
+  std::istringstream text(content);
   try {
     return toml::parse(text, file);
   } catch (const toml::syntax_error& e) {

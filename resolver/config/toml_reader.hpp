@@ -19,6 +19,8 @@ class TomlTable {
  public:
   TomlTable(const toml::value& table, std::string file, std::string path);
   static toml::value parse_file(const std::string& file);  // throws ConfigError
+  // `content` as if read from `file` (named in errors, and relative paths' base).
+  static toml::value parse_text(const std::string& content, const std::string& file);
 
   // Rejects keys not in `known`, so typos do not pass silently.
   void check_keys(std::initializer_list<const char*> known) const;

@@ -35,7 +35,7 @@ void allow_foreign_address(int fd, const SockAddr& address, const char* transpor
   int on = 1;
   bool v4 = address.family() == AF_INET;
   if (setsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_FREEBIND : IPV6_FREEBIND, &on, sizeof on) != 0)
-    fail(address, transport, "setsockopt IP_FREEBIND");
+    fail(address, transport, v4 ? "setsockopt IP_FREEBIND" : "setsockopt IPV6_FREEBIND");
 }
 
 SocketFd bound_socket(const SockAddr& address, bool freebind, int type, const char* transport) {

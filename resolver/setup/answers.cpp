@@ -1,5 +1,7 @@
 #include "setup/answers.hpp"
 
+#include <filesystem>
+
 #include "config/toml_reader.hpp"
 
 namespace diresolver {
@@ -19,7 +21,8 @@ SetupAnswers read_answers(const std::string& file) {
   out.client_networks = top.string_array("client_networks").value_or(out.client_networks);
   out.default_upstream = top.string_array("default_upstream").value_or(out.default_upstream);
   out.ssh = top.boolean("ssh").value_or(false);
-  out.zone_map = top.string("zone_map").value_or("");
+  // Relative to the answers file, as the config's own zone_map is to the config file.
+  if (auto map = top.string("zone_map")) out.zone_map = std::filesystem::absolute(std::filesystem::path(file).parent_path() / *map);
   if (auto regions = top.table("region")) {
     for (const auto& [name, table] : regions->subtables()) {
       table.check_keys({"servers"});

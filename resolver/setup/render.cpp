@@ -45,8 +45,8 @@ std::string render_config(const SetupAnswers& a) {
 
 std::string render_network(const SetupAnswers& a) {
   std::ostringstream out;
-  out << "# Written by `diresolver setup`: the appliance's first Ethernet interface.\n"
-      << "[Match]\nType=ether\nName=en* eth*\n\n[Network]\n";
+  out << "# Written by `diresolver setup`: the appliance's Ethernet interface (every one, should it have more).\n"
+      << "[Match]\nType=ether\nName=en* eth*\n\n[Network]\n";  // every Ethernet NIC: the appliance has one
   if (a.dhcp()) {
     out << "DHCP=yes\n";
   } else {

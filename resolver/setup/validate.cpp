@@ -1,11 +1,9 @@
 #include "setup/validate.hpp"
 
 #include <arpa/inet.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <cstdlib>
-#include <fstream>
 
 #include "config/config.hpp"
 #include "setup/render.hpp"
@@ -22,16 +20,17 @@ int ip_family(const std::string& text) {
   return 0;
 }
 
+int prefix_length(std::string_view digits) {
+  int length = -1;
+  auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
+  return error == std::errc{} && end == digits.data() + digits.size() ? length : -1;
+}
+
 std::optional<SetupProblem> address_problem(const SetupAnswers& a) {
   if (a.dhcp()) return std::nullopt;
   auto slash = a.address.find('/');
   int family = ip_family(a.address.substr(0, slash));
-  int length = -1;
-  if (slash != std::string::npos) {
-    auto digits = std::string_view(a.address).substr(slash + 1);
-    auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
-    if (error != std::errc{} || end != digits.data() + digits.size()) length = -1;
-  }
+  int length = slash == std::string::npos ? -1 : prefix_length(std::string_view(a.address).substr(slash + 1));
   if (!family || length < 0 || length > (family == 4 ? 32 : 128))
     return SetupProblem{"address", "\"" + a.address + "\" is neither \"dhcp\" nor an address with its prefix length "
                                    "(e.g. 10.0.0.53/24)"};
@@ -60,28 +59,25 @@ std::string answer_key(const std::string& config_key) {
   return config_key;
 }
 
-std::optional<SetupProblem> config_problem(const SetupAnswers& a) {
-  char path[] = "/tmp/diresolver-setup-XXXXXX.toml";
-  int fd = ::mkstemps(path, 5);
-  if (fd < 0) return SetupProblem{"(setup)", "cannot write a scratch file in /tmp"};
-  ::close(fd);
-  std::ofstream(path) << render_config(a);
-  std::optional<SetupProblem> problem;
+// The loader reads the text setup would write, as that file: relative paths
+// resolve where they will. An error in another file (the zone map) is the
+// zone_map answer's, and names that file.
+std::optional<SetupProblem> config_problem(const SetupAnswers& a, const std::string& config_file) {
   try {
-    load_config(path);
+    load_config_text(render_config(a), config_file);
   } catch (const ConfigError& e) {
-    problem = SetupProblem{answer_key(e.key()), e.reason()};
+    if (e.file() != config_file) return SetupProblem{"zone_map", e.what()};
+    return SetupProblem{answer_key(e.key()), e.reason()};
   }
-  ::unlink(path);
-  return problem;
+  return std::nullopt;
 }
 
 }  // namespace
 
-std::optional<SetupProblem> find_problem(const SetupAnswers& answers) {
-  if (auto problem = config_problem(answers)) return problem;
+std::optional<SetupProblem> find_problem(const SetupAnswers& answers, const std::string& config_file) {
   if (auto problem = address_problem(answers)) return problem;
-  return dns_problem(answers);
+  if (auto problem = dns_problem(answers)) return problem;
+  return config_problem(answers, config_file);
 }
 
 }  // namespace diresolver

@@ -17,6 +17,7 @@ struct SetupProblem {
   std::string line() const { return key + ": " + reason; }
 };
 
-std::optional<SetupProblem> find_problem(const SetupAnswers& answers);
+// `config_file`: where the config is to be written (its folder is relative paths' base).
+std::optional<SetupProblem> find_problem(const SetupAnswers& answers, const std::string& config_file);
 
 }  // namespace diresolver

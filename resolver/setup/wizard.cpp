@@ -62,7 +62,7 @@ std::vector<Question> questions() {
        [](const SetupAnswers& a) { return joined(a.default_upstream); },
        [](SetupAnswers& a, const std::string& v) { a.default_upstream = words(v); }},
       {"Enable SSH (yes/no)", "ssh", [](const SetupAnswers& a) { return std::string(a.ssh ? "yes" : "no"); },
-       [](SetupAnswers& a, const std::string& v) { a.ssh = v == "yes" || v == "y"; }},
+       [](SetupAnswers& a, const std::string& v) { a.ssh = v == "yes" || v == "y" || v == "YES" || v == "Y"; }},
   };
 }
 
@@ -70,8 +70,15 @@ bool concerns(const SetupProblem& problem, const Question& question) {
   return problem.key.starts_with(question.key);
 }
 
+struct Console {
+  std::istream& in;
+  std::ostream& out;
+  const std::string& config_file;  // where the answers go: the checks read them as that file
+};
+
 // Asks until the answer is valid; false when the input ended.
-bool ask(const Question& question, SetupAnswers& answers, std::istream& in, std::ostream& out) {
+bool ask(const Question& question, SetupAnswers& answers, Console& console) {
+  auto& [in, out, config_file] = console;
   for (;;) {
     auto shown = question.shown(answers);
     out << question.prompt << (shown.empty() ? "" : " [" + shown + "]") << ": " << std::flush;
@@ -80,7 +87,7 @@ bool ask(const Question& question, SetupAnswers& answers, std::istream& in, std:
     line = trimmed(line);
     auto candidate = answers;
     if (!line.empty()) question.take(candidate, line);
-    auto problem = find_problem(candidate);
+    auto problem = find_problem(candidate, config_file);
     if (!problem || !concerns(*problem, question)) {
       answers = candidate;
       return true;
@@ -91,14 +98,16 @@ bool ask(const Question& question, SetupAnswers& answers, std::istream& in, std:
 
 }  // namespace
 
-std::optional<SetupAnswers> ask_answers(SetupAnswers answers, std::istream& in, std::ostream& out) {
-  answers.regions = {"amer"};  // a valid placeholder while the customer is checked
+std::optional<SetupAnswers> ask_answers(SetupAnswers answers, std::istream& in, std::ostream& out,
+                                        const std::string& config_file) {
+  Console console{in, out, config_file};
+  answers.regions = {"amer"};  // the offered default, and valid while the customer is checked
   out << "diresolver setup: answer each question; Enter keeps the value in brackets.\n";
   for (const auto& question : questions()) {
     if (!question.asked(answers)) continue;
-    if (!ask(question, answers, in, out)) return std::nullopt;
+    if (!ask(question, answers, console)) return std::nullopt;
   }
-  if (auto problem = find_problem(answers)) {  // e.g. no zone map where the package puts it
+  if (auto problem = find_problem(answers, config_file)) {  // e.g. no zone map where the package puts it
     out << problem->line() << "\n";
     return std::nullopt;
   }

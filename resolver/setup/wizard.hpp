@@ -12,6 +12,8 @@ namespace diresolver {
 
 // Starts from `answers` (the zone map a lab names); nullopt when the input
 // ends, a problem no question can fix remains, or the summary is declined.
-std::optional<SetupAnswers> ask_answers(SetupAnswers answers, std::istream& in, std::ostream& out);
+// `config_file`: where the answers are to be written (relative paths' base).
+std::optional<SetupAnswers> ask_answers(SetupAnswers answers, std::istream& in, std::ostream& out,
+                                        const std::string& config_file);
 
 }  // namespace diresolver

@@ -4,7 +4,8 @@ namespace diresolver {
 
 void RttEstimator::add_sample(uint32_t rtt_us, int64_t now_ms) {
   uint32_t next = rtt_us;
-  if (sampled_.load(std::memory_order_relaxed) && !raised_by_timeouts_.exchange(false, std::memory_order_relaxed)) {
+  bool raised = raised_by_timeouts_.exchange(false, std::memory_order_relaxed);
+  if (sampled_.load(std::memory_order_relaxed) && !raised) {
     int64_t old = srtt_us(now_ms);  // decayed value: a long-idle server restarts from near its new sample
     next = static_cast<uint32_t>(old + (static_cast<int64_t>(rtt_us) - old) / 8);
   }

@@ -106,6 +106,19 @@ class SetupTest(harness.IntegrationCase):
         self.assertTrue(proc.stderr.startswith(f"error: {answers}: address: "), proc.stderr)
         self.assertFalse(self.enabled())
 
+    def test_a_relative_zone_map_is_the_answers_files_neighbour_and_a_missing_one_is_named(self):
+        os.symlink(ZONE_MAP, os.path.join(self.tmp, "zones.toml"))
+        os.makedirs(self.path("etc"))
+        os.symlink("../run/systemd/resolve/resolv.conf", self.path("etc/resolv.conf"))  # the appliance's
+        text = answers_toml().replace(f'zone_map = "{ZONE_MAP}"', 'zone_map = "zones.toml"')
+        proc, _ = self.setup_with_answers(text, "--no-check")
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+        self.assertIn(f'zone_map = "{self.tmp}/zones.toml"', open(self.path("etc/diresolver/diresolver.toml")).read())
+        self.assertTrue(os.path.islink(self.path("etc/resolv.conf")), "resolved's symlink was replaced")
+        proc, answers = self.setup_with_answers(text.replace("zones.toml", "nowhere.toml"), "--no-check")
+        self.assertEqual(1, proc.returncode)
+        self.assertTrue(proc.stderr.startswith(f"error: {answers}: zone_map: {self.tmp}/nowhere.toml: "), proc.stderr)
+
     def wizard(self, lines):
         return harness.run_cli(["setup", "--root", self.root, "--no-check", "--zone-map", ZONE_MAP],
                                timeout=30, input="\n".join(lines) + "\n")
