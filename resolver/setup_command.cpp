@@ -81,11 +81,13 @@ int run_program(const std::vector<std::string>& command) {
 
 // On the running system: enabled, and (re)started on the new files; under
 // another root: enabled only. Setup never changes what needs a restart
-// rather than a reload, but a first run finds the unit stopped.
+// rather than a reload, but a first run finds the unit stopped. Not waited
+// for: diresolver tells systemd it started only once its DI servers
+// validate, and setup must not hang on DI servers that are not reachable yet.
 bool enable_unit(const SetupOptions& options, const std::string& unit) {
   if (options.root != "/") return run_program({"systemctl", "--root=" + options.root, "enable", unit}) == 0;
   return run_program({"systemctl", "enable", unit}) == 0 &&
-         run_program({"systemctl", "reload-or-restart", unit}) == 0;
+         run_program({"systemctl", "reload-or-restart", "--no-block", unit}) == 0;
 }
 
 void write_files(const SetupAnswers& answers, const fs::path& root, const fs::path& config) {
