@@ -231,7 +231,11 @@ def write_config(directory, config, strict=True, name="diresolver.toml"):
     text = config if isinstance(config, str) else to_toml(config)
     check_config_safe(tomllib.loads(text), strict=strict)
     path = Path(directory) / name
-    path.write_text(text)
+    # Whole or not at all, as an editor saves: a CLI reading the file for its control
+    # socket while a test rewrites it for a reload must not find it half written.
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text)
+    partial.replace(path)
     return str(path)
 
 
