@@ -373,12 +373,18 @@ class FakeUpstream:
                 data, peer = self._udp.recvfrom(65535)
             except OSError:
                 continue
+            if self._received(data, peer):
+                continue
             query = _parse(data)
             if query is None:
                 continue
             self._record(query, "udp", peer[1])
             self._execute(self._plan(query, "udp"),
                           lambda wire, spoofed, peer=peer: self._udp_send(wire, spoofed, peer))
+
+    def _received(self, data, peer):
+        """A subclass's look at a UDP datagram before it is parsed; True: handled."""
+        return False
 
     def _udp_send(self, wire, spoofed, peer):
         if self._stopping.is_set():

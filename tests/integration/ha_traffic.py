@@ -45,7 +45,7 @@ def serve_fake_di(addresses):
     FakeUpstream, with every A answer naming the node that asked."""
     sys.path.insert(0, str(HERE))
     import dns.rcode
-    from fake_upstream import FakeUpstream, _parse as parse
+    from fake_upstream import FakeUpstream
 
     class WhoamiDI(FakeUpstream):
         """Answers each A query over UDP with the asking node's own address; counts
@@ -62,27 +62,14 @@ def serve_fake_di(addresses):
         def _response(self, query, rcode=dns.rcode.NOERROR, ip=None):
             return super()._response(query, rcode, ip or getattr(self._asker, "address", None))
 
-        def _udp_loop(self):
-            while not self._stopping.is_set():
-                ready, _, _ = select.select([self._udp], [], [], 0.1)
-                if not ready:
-                    continue
-                try:
-                    data, peer = self._udp.recvfrom(65535)
-                except OSError:
-                    continue
-                wire = fast_answer(data, peer[0])
-                if wire is not None:     # a client name's A query: answered without dnspython
-                    self.count += 1
-                    self._udp_send(wire, False, peer)
-                    continue
-                query = parse(data)
-                if query is None:
-                    continue
-                self._record(query, "udp", peer[1])
-                self._asker.address = peer[0]
-                self._execute(self._plan(query, "udp"),
-                              lambda wire, spoofed, peer=peer: self._udp_send(wire, spoofed, peer))
+        def _received(self, data, peer):
+            wire = fast_answer(data, peer[0])
+            if wire is not None:     # a client name's A query: answered without dnspython
+                self.count += 1
+                self._udp_send(wire, False, peer)
+                return True
+            self._asker.address = peer[0]  # the answer dnspython builds names the asker too
+            return False
 
     probe_label = PROBE_NAME.split(".")[0].encode()
 
