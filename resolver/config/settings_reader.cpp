@@ -4,6 +4,7 @@
 #include <pwd.h>
 
 #include "dns/name.hpp"
+#include "dns/rr_type.hpp"
 
 namespace diresolver {
 
@@ -245,12 +246,7 @@ ValidationQuery parse_validation_query(const TomlTable& table, const std::string
 
 }  // namespace
 
-std::string ValidationQuery::text() const {
-  char* type_text = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
-  std::string out = name + " " + (type_text ? type_text : "?");
-  free(type_text);
-  return out;
-}
+std::string ValidationQuery::text() const { return name + " " + rr_type_text(type); }
 
 ReadinessSettings read_readiness_settings(const TomlTable& top) {
   ReadinessSettings out;

@@ -1,10 +1,7 @@
 #include "server/query_log.hpp"
 
-#include <ldns/ldns.h>
-
-#include <cstdlib>
-
 #include "dns/name.hpp"
+#include "dns/rr_type.hpp"
 #include "util/log.hpp"
 
 namespace diresolver {
@@ -12,13 +9,6 @@ namespace diresolver {
 namespace {
 
 int64_t ms_between(uint64_t from_ns, uint64_t to_ns) { return static_cast<int64_t>((to_ns - from_ns) / 1'000'000); }
-
-std::string type_text(uint16_t type) {
-  char* text = ldns_rr_type2str(static_cast<ldns_rr_type>(type));
-  std::string out = text ? text : std::to_string(type);
-  free(text);
-  return out;
-}
 
 std::string client_text(const SockAddr& client) { return client.host_string() + "#" + std::to_string(client.port()); }
 
@@ -46,7 +36,7 @@ bool is_error_answer(dns::Bytes answer) {
 
 std::string QueryLog::line(const AnsweredQuery& q) {
   std::string out = "query " + client_text(q.client) + " " + wire_name_to_text(q.query.name()) + " " +
-                    type_text(q.query.qtype);
+                    rr_type_text(q.query.qtype);
   if (q.transaction) out += " via " + q.transaction->set().route_label();
   out += ": ";
   out += dns::rcode_names[static_cast<unsigned>(dns::rcode_of(q.answer)) & 15];

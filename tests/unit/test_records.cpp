@@ -6,6 +6,7 @@
 
 #include "cache/answer_analysis.hpp"
 #include "dns/records.hpp"
+#include "dns/rr_type.hpp"
 #include "dns/response.hpp"
 #include "packets.hpp"
 
@@ -150,4 +151,10 @@ TEST_CASE("random mutations of answers never read out of bounds, and what passes
       for (size_t i = 0; i < analysis.ttl_count; ++i) CHECK(analysis.ttl_offsets[i] + 4u <= mutated.size());
     }
   }
+}
+
+TEST_CASE("a record type reads as its mnemonic, or as TYPEn when it has none") {
+  CHECK(rr_type_text(28) == "AAAA");
+  CHECK(rr_type_text(6) == "SOA");
+  CHECK(rr_type_text(65280) == "TYPE65280");
 }
