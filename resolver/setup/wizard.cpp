@@ -4,6 +4,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "config/zone_map.hpp"
 #include "setup/render.hpp"
 #include "setup/validate.hpp"
 
@@ -34,19 +35,37 @@ std::string trimmed(const std::string& text) {
 }
 
 struct Question {
-  const char* prompt;
+  std::string prompt;
   const char* key;  // the answer it sets, as problems name it
   std::function<std::string(const SetupAnswers&)> shown;
   std::function<void(SetupAnswers&, const std::string&)> take;
   std::function<bool(const SetupAnswers&)> asked = [](const SetupAnswers&) { return true; };
 };
 
-std::vector<Question> questions() {
+// The zone map's labels, to offer; none when it does not load (the checks then
+// say why, under zone_map).
+std::vector<std::string> known_regions(const SetupAnswers& answers) {
+  std::vector<std::string> labels;
+  try {
+    for (const auto& region : load_zone_map(answers.zone_map.empty() ? DIRESOLVER_ZONE_MAP_DEFAULT : answers.zone_map))
+      labels.push_back(region.label);
+  } catch (const ConfigError&) {
+  }
+  return labels;
+}
+
+std::string regions_prompt(const std::vector<std::string>& known) {
+  std::string listed;
+  for (const auto& label : known) listed += (listed.empty() ? "" : " ") + label;
+  return listed.empty() ? "Regions" : "Regions (" + listed + ")";
+}
+
+std::vector<Question> questions(const std::vector<std::string>& known_regions) {
   auto is_static = [](const SetupAnswers& a) { return !a.dhcp(); };
   return {
       {"DI customer name", "customer", [](const SetupAnswers& a) { return a.customer; },
        [](SetupAnswers& a, const std::string& v) { a.customer = v; }},
-      {"Regions (amer emea eu apjc aus uk sa)", "regions", [](const SetupAnswers& a) { return joined(a.regions); },
+      {regions_prompt(known_regions), "regions", [](const SetupAnswers& a) { return joined(a.regions); },
        [](SetupAnswers& a, const std::string& v) { a.regions = words(v); }},
       {"This appliance's address: dhcp, or ADDRESS/PREFIX", "address", [](const SetupAnswers& a) { return a.address; },
        [](SetupAnswers& a, const std::string& v) { a.address = v; }},
@@ -101,9 +120,11 @@ bool ask(const Question& question, SetupAnswers& answers, Console& console) {
 std::optional<SetupAnswers> ask_answers(SetupAnswers answers, std::istream& in, std::ostream& out,
                                         const std::string& config_file) {
   Console console{in, out, config_file};
-  answers.regions = {"amer"};  // the offered default, and valid while the customer is checked
+  auto known = known_regions(answers);
+  // The zone map's first region is offered, and keeps the config valid while the customer is checked.
+  if (!known.empty()) answers.regions = {known.front()};
   out << "diresolver setup: answer each question; Enter keeps the value in brackets.\n";
-  for (const auto& question : questions()) {
+  for (const auto& question : questions(known)) {
     if (!question.asked(answers)) continue;
     if (!ask(question, answers, console)) return std::nullopt;
   }

@@ -119,9 +119,20 @@ class SetupTest(harness.IntegrationCase):
         self.assertEqual(1, proc.returncode)
         self.assertTrue(proc.stderr.startswith(f"error: {answers}: zone_map: {self.tmp}/nowhere.toml: "), proc.stderr)
 
-    def wizard(self, lines):
-        return harness.run_cli(["setup", "--root", self.root, "--no-check", "--zone-map", ZONE_MAP],
+    def wizard(self, lines, zone_map=ZONE_MAP):
+        return harness.run_cli(["setup", "--root", self.root, "--no-check", "--zone-map", zone_map],
                                timeout=30, input="\n".join(lines) + "\n")
+
+    def test_wizard_offers_the_zone_maps_regions_and_its_first_as_the_default(self):
+        lab_map = os.path.join(self.tmp, "lab-zones.toml")
+        with open(lab_map, "w") as handle:
+            for label, address in (("lab", "127.0.0.11"), ("lab2", "127.0.0.12")):
+                handle.write(f'[[region]]\nlabel = "{label}"\nsource = "test"\n'
+                             f'servers = [{{ name = "ONE", address = "{address}" }}]\n')
+        proc = self.wizard(["acme", "", "dhcp", "", "", "no", "no"], zone_map=lab_map)
+        self.assertEqual(1, proc.returncode, proc.stdout + proc.stderr)
+        self.assertIn("Regions (lab lab2) [lab]: ", proc.stdout)
+        self.assertIn('regions = ["lab"]', proc.stdout)
 
     def test_wizard_asks_again_with_the_loaders_message_then_writes_and_enables(self):
         proc = self.wizard(["ac_me", "acme", "mars", "amer", "dhcp", "10.0.0.0/8 bogus", "10.0.0.0/8",
