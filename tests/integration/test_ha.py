@@ -132,6 +132,17 @@ class HATest(unittest.TestCase):
             time.sleep(delay)
         return time.monotonic()
 
+    def failover(self, start, vip, fault, what, move_bound=MOVE_BOUND):
+        """start() the pair, clients on vip for 5 s, fault(active) at 1.5 s, then
+        check_failover; returns (active, standby)."""
+        active, standby = start()
+        load = self.load(vip, 5)
+        fault_t = self.at(load, 1.5)
+        fault(active)
+        result = load.wait()
+        self.check_failover(result, fault_t, active, standby, move_bound, what)
+        return active, standby
+
     # ---- checks ----------------------------------------------------------------------
 
     def check_failover(self, result, fault_t, old, new, move_bound, what):
@@ -161,23 +172,15 @@ class HATest(unittest.TestCase):
     # ---- VRRP --------------------------------------------------------------------------
 
     def test_a_vrrp_diresolver_killed(self):
-        active, standby = self.vrrp()
-        load = self.load(ht.VRRP_VIP, 5)
-        fault_t = self.at(load, 1.5)
-        self.nodes[active].diresolver.kill()
-        result = load.wait()
-        self.check_failover(result, fault_t, active, standby, MOVE_BOUND,
-                            "VRRP, active diresolver killed (SIGKILL)")
+        _, standby = self.failover(self.vrrp, ht.VRRP_VIP, lambda active: self.nodes[active].diresolver.kill(),
+                                   "VRRP, active diresolver killed (SIGKILL)")
         self.assertEqual(hn.vrrp_holders([1, 2]), [standby])
 
     def test_b_vrrp_keepalived_stopped(self):
-        active, standby = self.vrrp()
-        load = self.load(ht.VRRP_VIP, 5)
-        fault_t = self.at(load, 1.5)
-        self.assertEqual(self.nodes[active].stop_keepalived(), 0, "keepalived exit status")
-        result = load.wait()
-        self.check_failover(result, fault_t, active, standby, MOVE_BOUND,
-                            "VRRP, active keepalived stopped (SIGTERM)")
+        def stop_keepalived(active):
+            self.assertEqual(self.nodes[active].stop_keepalived(), 0, "keepalived exit status")
+        active, _ = self.failover(self.vrrp, ht.VRRP_VIP, stop_keepalived,
+                                  "VRRP, active keepalived stopped (SIGTERM)")
         self.assertTrue(self.nodes[active].diresolver.alive())
 
     def test_c_vrrp_di_blackholed_address_stays(self):
@@ -254,24 +257,16 @@ class HATest(unittest.TestCase):
     # ---- anycast -----------------------------------------------------------------------
 
     def test_e_anycast_diresolver_killed(self):
-        active, standby = self.anycast()
-        load = self.load(ht.ANYCAST_VIP, 5)
-        fault_t = self.at(load, 1.5)
-        self.nodes[active].diresolver.kill()
-        result = load.wait()
-        self.check_failover(result, fault_t, active, standby, MOVE_BOUND,
-                            "anycast, active diresolver killed (SIGKILL)")
+        _, standby = self.failover(self.anycast, ht.ANYCAST_VIP, lambda active: self.nodes[active].diresolver.kill(),
+                                   "anycast, active diresolver killed (SIGKILL)")
         self.assertEqual(hn.anycast_route(), standby)
 
     def test_f_anycast_node_off_the_lan(self):
-        active, standby = self.anycast()
-        load = self.load(ht.ANYCAST_VIP, 5)
-        fault_t = self.at(load, 1.5)
-        # The node vanishes from the LAN (power, cable): no BGP message, only BFD.
-        ht.run(["ip", "-n", ht.node_ns(active), "link", "set", "eth0", "down"])
-        result = load.wait()
-        self.check_failover(result, fault_t, active, standby, BFD_MOVE_BOUND,
-                            "anycast, active node off the LAN (BFD)")
+        def unplug(active):
+            # The node vanishes from the LAN (power, cable): no BGP message, only BFD.
+            ht.run(["ip", "-n", ht.node_ns(active), "link", "set", "eth0", "down"])
+        _, standby = self.failover(self.anycast, ht.ANYCAST_VIP, unplug,
+                                   "anycast, active node off the LAN (BFD)", BFD_MOVE_BOUND)
         self.assertEqual(hn.anycast_route(), standby)
 
 
